@@ -1,0 +1,110 @@
+# The few commands people type. On a fresh machine with Python 3.11+:
+#   make run    install everything, run the daily job on DuckDB against the local server
+#   make test   install everything, lint, run every test suite
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MELTANO := $(BIN)/meltano
+
+# The quick-start window (dev). `make run START=... END=...` or `make backfill ...` move it.
+START ?= 2024-11-25
+END ?= 2024-12-01
+JOB ?= daily
+
+export BNPL_DUCKDB_PATH ?= $(CURDIR)/output/bnpl.duckdb
+export MELTANO_CLI_DISABLE_VERSION_CHECK := true
+export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# What the project venv holds: Meltano itself, the linters and test runner, and the tap
+# (for the `simtom-local` server and the tap's own tests). Plugins get their own venvs.
+DEV_REQUIREMENTS := meltano==4.4.1 ruff==0.17.6 "pytest>=8,<10" duckdb==1.5.5 \
+	-e "./tap-simtom-bnpl[test]"
+# Re-install when any of these change; otherwise `make install` takes a few seconds.
+INSTALL_INPUTS := Makefile meltano.yml $(wildcard plugins/*.meltano.yml) \
+	tap-simtom-bnpl/pyproject.toml $(wildcard plugins/quality/pyproject.toml)
+
+STATE_ID_DEV := dev:tap-simtom-bnpl-to-target-duckdb
+
+.PHONY: help
+help: ## Show the commands
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.dev-installed: $(BIN)/python Makefile tap-simtom-bnpl/pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(DEV_REQUIREMENTS)
+	touch $@
+
+.meltano/.plugins-installed: $(VENV)/.dev-installed $(INSTALL_INPUTS)
+	$(MELTANO) install
+	touch $@
+
+.PHONY: install
+install: .meltano/.plugins-installed ## Create .venv, install Meltano and every plugin (idempotent)
+	@mkdir -p output
+
+.PHONY: run
+run: install ## Run the daily job on DuckDB for START..END against the local server, then summarise
+	START=$(START) END=$(END) JOB=$(JOB) bash scripts/run_local.sh
+
+.PHONY: backfill
+backfill: install ## Backfill START..END on DuckDB (same state as the daily job), e.g. START=2024-01-01 END=2024-11-24
+	START=$(START) END=$(END) JOB=backfill bash scripts/run_local.sh
+
+.PHONY: summary
+summary: ## Print the summary of the DuckDB warehouse again
+	$(BIN)/python scripts/summary.py
+
+.PHONY: state
+state: install ## Show the pipeline state (the bookmark the next run continues from)
+	$(MELTANO) state list
+	$(MELTANO) state get $(STATE_ID_DEV)
+
+.PHONY: schedules
+schedules: install ## List the Meltano schedules
+	$(MELTANO) schedule list
+
+.PHONY: lint
+lint: $(VENV)/.dev-installed ## ruff check + ruff format --check over the repo
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+.PHONY: format
+format: $(VENV)/.dev-installed ## Fix lint and formatting where ruff can
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+.PHONY: test
+test: install lint test-tap test-quality test-project ## Install, lint and run every test suite
+
+.PHONY: test-tap
+test-tap: install ## The tap's tests (unit, SDK standard tests, HTTP against the local server)
+	$(BIN)/pytest tap-simtom-bnpl/tests
+
+.PHONY: test-quality
+test-quality: install ## The quality utility's tests, in the quality plugin's own venv
+	@if [ -d plugins/quality/tests ]; then \
+		.meltano/utilities/quality/venv/bin/python -m pytest plugins/quality/tests; \
+	else echo "plugins/quality/tests: none yet"; fi
+
+.PHONY: test-project
+test-project: install ## Project tests: the Meltano job end to end on DuckDB
+	$(BIN)/pytest tests
+
+.PHONY: reset
+reset: $(VENV)/.dev-installed ## Forget the dev pipeline state and delete output/ (the next run starts over)
+	-$(MELTANO) --environment=dev state clear --force $(STATE_ID_DEV)
+	find output -mindepth 1 ! -name .gitkeep -delete
+
+.PHONY: clean
+clean: ## Remove the venvs and everything generated (output/, .meltano/, dbt target/)
+	rm -rf $(VENV) .meltano transform/target transform/logs
+	find output -mindepth 1 ! -name .gitkeep -delete

@@ -1,0 +1,176 @@
+"""Airflow DAGs for the Meltano project: one per Meltano schedule, one per unscheduled job.
+
+The schedules, jobs and plugin types are read from the project itself (meltano_project.py),
+so a schedule or job added to meltano.yml appears here on the next parse. Each job step is
+its own task, chained in the job's order, so a failing dbt build or quality gate shows as
+that task failing while the extract-load before it stays green:
+
+    daily:  tap-simtom-bnpl-to-target-duckdb >> dbt-duckdb__build >> quality__gate
+
+An extract-load block (`tap mappers... target`) stays one `meltano run` task: the tap's
+output only exists while it streams into the loader, and Meltano saves the block's state
+under `<environment>:<tap>-to-<target>` whether it runs alone or inside the job, so a DAG
+run and `meltano run daily` continue from the same bookmark.
+
+Jobs that no schedule runs (the backfills) become DAGs without a schedule, triggered by
+hand. Every DAG accepts three trigger parameters: `env` (extra environment variables for
+every step, e.g. TAP_SIMTOM_BNPL_START_DATE for a backfill range), `state_id_suffix` (keeps
+that run's state apart from the schedule's) and `full_refresh` (ignore saved state).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.sdk import DAG, Param
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from meltano_project import (
+    Pipeline,
+    RunStep,
+    find_meltano,
+    find_project_root,
+    load_description,
+    pipelines,
+)
+
+# Meltano state already resumes from the last bookmark, so one run after an outage catches
+# up every missing day; Airflow catch-up runs would only repeat dbt and the gate.
+CATCHUP = False
+# Only the first run depends on it (catchup is off); any past date will do.
+START_DATE = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+# Retries double the wait each time (1, 2, 4 min ...), capped: long enough for a busy API
+# or a locked DuckDB file to recover. MELTANO_DAG_RETRIES overrides the count (tests use 0).
+RETRIES = int(os.environ.get("MELTANO_DAG_RETRIES", "3"))
+RETRY_DELAY = dt.timedelta(minutes=1)
+RETRY_BACKOFF_MULTIPLIER = 2.0
+MAX_RETRY_DELAY = dt.timedelta(minutes=30)
+
+# Extract-load options from the trigger parameters; the suffix pattern keeps them shell-safe.
+EXTRACT_LOAD_OPTIONS = (
+    "{% if params.full_refresh %}--full-refresh {% endif %}"
+    "{% if params.state_id_suffix %}--state-id-suffix {{ params.state_id_suffix }} {% endif %}"
+)
+ENV_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class MeltanoRunOperator(BashOperator):
+    """`meltano run <step>` in the project directory, failing on any non-zero exit."""
+
+    def __init__(
+        self,
+        *,
+        step: RunStep,
+        meltano: str,
+        project_root: Path,
+        env: dict[str, str],
+        **kwargs: Any,
+    ) -> None:
+        options = EXTRACT_LOAD_OPTIONS if step.extract_load else ""
+        super().__init__(
+            bash_command=f"{shlex.quote(meltano)} run {options}{step.command}",
+            cwd=str(project_root),
+            env=env,
+            append_env=True,
+            # meltano exits 1 on failure; no exit code should turn a task "skipped".
+            skip_on_exit_code=None,
+            do_xcom_push=False,
+            **kwargs,
+        )
+        self.meltano_args = step.args
+
+    def execute(self, context: Any) -> Any:
+        extra_env = context["params"].get("env") or {}
+        self.env = {**(self.env or {}), **{str(k): str(v) for k, v in extra_env.items()}}
+        return super().execute(context)
+
+
+def trigger_params() -> dict[str, Param]:
+    """Trigger parameters, validated by Airflow before a run is created."""
+    return {
+        "env": Param(
+            {},
+            type="object",
+            propertyNames={"pattern": ENV_NAME_PATTERN},
+            additionalProperties={"type": "string"},
+            description="Extra environment variables for every step, e.g. "
+            '{"TAP_SIMTOM_BNPL_START_DATE": "2024-01-01", '
+            '"TAP_SIMTOM_BNPL_END_DATE": "2024-12-31"}.',
+        ),
+        "state_id_suffix": Param(
+            "",
+            type="string",
+            pattern="^[A-Za-z0-9_-]*$",
+            description="Meltano state id suffix for the extract-load step: state goes to "
+            "<environment>:<tap>-to-<target>:<suffix> instead of the schedule's state.",
+        ),
+        "full_refresh": Param(
+            False,
+            type="boolean",
+            description="Ignore the saved state and extract from the tap's start_date.",
+        ),
+    }
+
+
+def _doc(pipeline: Pipeline) -> str:
+    source = (
+        f"Meltano schedule `{pipeline.schedule_name}` (`{pipeline.schedule}`)"
+        if pipeline.schedule_name
+        else "Meltano job without a schedule: trigger it by hand"
+    )
+    steps = "\n".join(f"1. `meltano run {step.command}`" for step in pipeline.steps)
+    tasks = "; ".join(f"`{task}`" for task in pipeline.tasks)
+    return f"{source}, job `{pipeline.job}`: {tasks}\n\nSteps:\n\n{steps}\n"
+
+
+def build_dag(pipeline: Pipeline, meltano: str, project_root: Path) -> DAG:
+    """The DAG of one pipeline: its steps in order, each a `meltano run` task."""
+    with DAG(
+        dag_id=pipeline.dag_id,
+        schedule=pipeline.schedule,
+        start_date=START_DATE,
+        catchup=CATCHUP,
+        # Two runs at once would race for the same state id and the same warehouse tables.
+        max_active_runs=1,
+        params=trigger_params(),
+        doc_md=_doc(pipeline),
+        tags=["meltano", "scheduled" if pipeline.schedule else "manual"],
+        default_args={
+            "owner": "meltano",
+            "retries": RETRIES,
+            "retry_delay": RETRY_DELAY,
+            "retry_exponential_backoff": RETRY_BACKOFF_MULTIPLIER,
+            "max_retry_delay": MAX_RETRY_DELAY,
+        },
+    ) as dag:
+        previous = None
+        for step in pipeline.steps:
+            task = MeltanoRunOperator(
+                task_id=step.task_id,
+                step=step,
+                meltano=meltano,
+                project_root=project_root,
+                env=dict(pipeline.env),
+                doc_md=f"`meltano run {step.command}`",
+            )
+            if previous is not None:
+                previous >> task
+            previous = task
+    return dag
+
+
+def _build_all() -> None:
+    project_root = find_project_root(Path(__file__))
+    meltano = find_meltano(project_root)
+    for pipeline in pipelines(load_description(project_root, meltano)):
+        globals()[f"dag_{pipeline.dag_id}"] = build_dag(pipeline, meltano, project_root)
+
+
+_build_all()

@@ -1,0 +1,5 @@
+import sys
+
+from bnpl_quality.cli import main
+
+sys.exit(main())

@@ -1,0 +1,69 @@
+"""SQL shared by the day selection, the suites and the report.
+
+Written once for DuckDB and BigQuery: DATE literals, CAST, COUNT(DISTINCT), window
+functions and FULL OUTER JOIN mean the same in both. Day lists are literal SELECTs joined
+with UNION ALL because BigQuery has no VALUES table constructor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+
+def date_literal(day: date) -> str:
+    return f"DATE '{day.isoformat()}'"
+
+
+def day_list(days: Iterable[date]) -> str:
+    """``DATE 'a', DATE 'b'`` for an IN list."""
+    return ", ".join(date_literal(d) for d in days)
+
+
+def as_date(column: str) -> str:
+    # The loaders keep dates as emitted (target-duckdb stores a "date" string as VARCHAR).
+    return f"CAST({column} AS DATE)"
+
+
+def literal_rows(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A derived table of literal rows: SELECT .. AS a, .. AS b UNION ALL SELECT ..."""
+    parts = []
+    for row in rows:
+        cells = ", ".join(f"{_literal(value)} AS {col}" for col, value in zip(columns, row))
+        parts.append(f"SELECT {cells}")
+    if not parts:
+        # An empty table of the right shape.
+        cells = ", ".join(f"NULL AS {col}" for col in columns)
+        return f"SELECT {cells} FROM (SELECT 1 AS one) AS nothing WHERE 1 = 0"
+    return "\nUNION ALL ".join(parts)
+
+
+def _literal(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, date):
+        return date_literal(value)
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    text = str(value).replace("'", "''")
+    return f"'{text}'"
+
+
+def latest_extractions(extraction_log: str, days: Iterable[date] | None = None) -> str:
+    """The latest extraction_log row per extracted day (a re-extraction supersedes)."""
+    where = f"WHERE {as_date('extraction_date')} IN ({day_list(days)})" if days else ""
+    return f"""SELECT day, extraction_key, extraction_run_id, records_emitted,
+       records_quarantined, base_daily_volume
+FROM (
+  SELECT {as_date("extraction_date")} AS day, extraction_key, extraction_run_id,
+         records_emitted, records_quarantined, base_daily_volume,
+         ROW_NUMBER() OVER (
+           PARTITION BY {as_date("extraction_date")}
+           ORDER BY finished_at DESC, extraction_run_id DESC
+         ) AS recency
+  FROM {extraction_log}
+  {where}
+) AS ranked
+WHERE recency = 1"""

@@ -1,0 +1,330 @@
+"""The two expectation suites, built for the days a run checks.
+
+Both suites validate one batch: the raw transactions of the checked days, as a query
+asset, so every expectation runs as SQL in the warehouse. Checks that need other tables
+(extraction log, quarantine, staging) are UnexpectedRowsExpectations whose SQL joins them
+to ``{batch}``. GX aliases ``{batch}`` itself unless the query has a JOIN, so only joining queries
+alias it. Each expectation carries ``meta.severity``: ``critical`` (business rules,
+reconciliation, completeness) fails the gate; ``warning`` (statistical drift) fails it
+only with fail_on_drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from bnpl_quality.calendar import DayExpectation
+from bnpl_quality.config import GateConfig
+from bnpl_quality.rules import (
+    CRITICAL,
+    ENUMS,
+    INSTALLMENT_COUNTS,
+    REQUIRED_COLUMNS,
+    RISK_SCENARIO_MIX,
+    WARNING,
+)
+from bnpl_quality.sql import as_date, day_list, latest_extractions, literal_rows
+
+BUSINESS_RULES = "bnpl_business_rules"
+STATISTICAL_PATTERNS = "bnpl_statistical_patterns"
+
+
+@dataclass(frozen=True)
+class SuiteInputs:
+    config: GateConfig
+    days: tuple[date, ...]
+    expectations: dict[date, DayExpectation]
+    transactions: str  # table references as they go into SQL
+    extraction_log: str
+    quarantine: str | None  # None when the loader has not created it (no line quarantined)
+    staging: str | None  # None when dbt has not built staging yet
+
+
+def batch_query(inputs: SuiteInputs) -> str:
+    """The validated batch: raw transactions of the checked days."""
+    return (
+        "SELECT *, CASE WHEN will_default THEN 1 ELSE 0 END AS will_default_flag "
+        f"FROM {inputs.transactions} "
+        f"WHERE {as_date('transaction_date')} IN ({day_list(inputs.days)})"
+    )
+
+
+def reconciliation_query(
+    inputs: SuiteInputs, batch: str = "{batch}", mismatches_only: bool = True
+) -> str:
+    """Per day: extracted (latest extraction log row) against loaded (raw, staging, quarantine).
+
+    As an expectation it returns the days that disagree; the report reads every day.
+    """
+    staged_cte = staged_cols = staged_join = staged_cond = ""
+    if inputs.staging:
+        date_col = as_date(inputs.config.staging_date_column)
+        staged_cte = f""",
+staged AS (
+  SELECT {date_col} AS day, COUNT(DISTINCT transaction_key) AS staged
+  FROM {inputs.staging}
+  WHERE {date_col} IN ({day_list(inputs.days)})
+  GROUP BY {date_col}
+)"""
+        staged_cols = ", COALESCE(s.staged, 0) AS staged"
+        staged_join = "LEFT JOIN staged AS s ON s.day = COALESCE(e.day, l.day)"
+        staged_cond = "OR COALESCE(s.staged, 0) <> COALESCE(e.records_emitted, -1)"
+    if inputs.quarantine:
+        quarantined_cte = f""",
+quarantined AS (
+  SELECT {as_date("q.extraction_date")} AS day, q.extraction_run_id,
+         COUNT(DISTINCT q.quarantine_key) AS quarantined
+  FROM {inputs.quarantine} AS q
+  WHERE {as_date("q.extraction_date")} IN ({day_list(inputs.days)})
+  GROUP BY {as_date("q.extraction_date")}, q.extraction_run_id
+)"""
+        quarantined_join = (
+            "LEFT JOIN quarantined AS q ON q.day = e.day "
+            "AND q.extraction_run_id = e.extraction_run_id"
+        )
+        quarantined_col = "COALESCE(q.quarantined, 0)"
+    else:
+        quarantined_cte, quarantined_join, quarantined_col = "", "", "0"
+    where = f"""WHERE e.day IS NULL
+   OR COALESCE(l.loaded, 0) <> COALESCE(e.records_emitted, -1)
+   {staged_cond}
+   OR {quarantined_col} <> COALESCE(e.records_quarantined, 0)"""
+    return f"""WITH extracted AS (
+{latest_extractions(inputs.extraction_log, inputs.days)}
+),
+loaded AS (
+  SELECT {as_date("transaction_date")} AS day, COUNT(DISTINCT transaction_key) AS loaded
+  FROM {batch} AS batch
+  GROUP BY {as_date("transaction_date")}
+){staged_cte}{quarantined_cte}
+SELECT COALESCE(e.day, l.day) AS day, e.records_emitted AS extracted,
+       COALESCE(l.loaded, 0) AS loaded{staged_cols},
+       e.records_quarantined AS quarantined_extracted,
+       {quarantined_col} AS quarantined_loaded
+FROM extracted AS e
+FULL OUTER JOIN loaded AS l ON l.day = e.day
+{staged_join}
+{quarantined_join}
+{where if mismatches_only else ""}
+ORDER BY day"""
+
+
+def band_rows(inputs: SuiteInputs) -> list[tuple[Any, ...]]:
+    return [
+        (d.day, d.day_type, d.band.low, d.band.high)
+        for d in inputs.expectations.values()
+        if d.band is not None
+    ]
+
+
+def build_suites(gx: Any, inputs: SuiteInputs) -> dict[str, Any]:
+    """Both suites as GX ExpectationSuite objects (not yet saved)."""
+    return {
+        BUSINESS_RULES: _business_rules(gx, inputs),
+        STATISTICAL_PATTERNS: _statistical_patterns(gx, inputs),
+    }
+
+
+def _meta(severity: str, column: str | None = None) -> dict[str, Any]:
+    return {"severity": severity, "column": column}
+
+
+def _business_rules(gx: Any, inputs: SuiteInputs) -> Any:
+    ex = gx.expectations
+    suite = gx.ExpectationSuite(name=BUSINESS_RULES)
+    add = suite.add_expectation
+    for column in REQUIRED_COLUMNS:
+        add(
+            ex.ExpectColumnValuesToNotBeNull(
+                column=column, description=f"{column} is present", meta=_meta(CRITICAL, column)
+            )
+        )
+    # Raw may hold a replayed day where the loader appends; staging must not.
+    add(
+        ex.ExpectColumnValuesToBeUnique(
+            column="transaction_key",
+            description="transaction_key is unique in raw",
+            meta=_meta(WARNING if inputs.staging else CRITICAL, "transaction_key"),
+        )
+    )
+    dedup_table = inputs.staging or "{batch}"
+    date_col = as_date(inputs.config.staging_date_column if inputs.staging else "transaction_date")
+    add(
+        ex.UnexpectedRowsExpectation(
+            description=(
+                f"no day loaded twice in {'staging' if inputs.staging else 'raw'} "
+                "(rows per day equal distinct transaction keys)"
+            ),
+            unexpected_rows_query=f"""SELECT {date_col} AS day, COUNT(*) AS row_count,
+       COUNT(DISTINCT transaction_key) AS distinct_keys
+FROM {dedup_table}
+WHERE {date_col} IN (SELECT {as_date("transaction_date")} FROM {{batch}})
+GROUP BY {date_col}
+HAVING COUNT(*) > COUNT(DISTINCT transaction_key)""",
+            meta=_meta(CRITICAL, "transaction_key"),
+        )
+    )
+    add(
+        ex.ExpectColumnValuesToBeBetween(
+            column="amount",
+            min_value=0,
+            strict_min=True,
+            description="amount is positive",
+            meta=_meta(CRITICAL, "amount"),
+        )
+    )
+    add(
+        ex.UnexpectedRowsExpectation(
+            description="amount equals product_price",
+            unexpected_rows_query="""SELECT transaction_key, amount, product_price
+FROM {batch}
+WHERE ABS(amount - product_price) > 0.005""",
+            meta=_meta(CRITICAL, "amount"),
+        )
+    )
+    add(
+        ex.UnexpectedRowsExpectation(
+            description="first_payment_amount is 25% of amount within a cent",
+            unexpected_rows_query="""SELECT transaction_key, amount, first_payment_amount
+FROM {batch}
+WHERE ABS(first_payment_amount - amount * 0.25) > 0.0100001""",
+            meta=_meta(CRITICAL, "first_payment_amount"),
+        )
+    )
+    add(
+        ex.ExpectColumnValuesToBeInSet(
+            column="installment_count",
+            value_set=list(INSTALLMENT_COUNTS),
+            description="installment_count is one of the observed counts",
+            meta=_meta(CRITICAL, "installment_count"),
+        )
+    )
+    add(
+        ex.ExpectColumnValuesToBeBetween(
+            column="risk_score",
+            min_value=0,
+            max_value=1,
+            description="risk_score is within [0, 1]",
+            meta=_meta(CRITICAL, "risk_score"),
+        )
+    )
+    for column, values in ENUMS.items():
+        add(
+            ex.ExpectColumnValuesToBeInSet(
+                column=column,
+                value_set=list(values),
+                description=f"{column} is one of the contract's values",
+                meta=_meta(CRITICAL, column),
+            )
+        )
+    add(
+        ex.UnexpectedRowsExpectation(
+            description="_timestamp falls on transaction_date, inside the extracted window",
+            unexpected_rows_query=f"""SELECT transaction_key, _timestamp, transaction_date,
+       window_start, window_end
+FROM {{batch}}
+WHERE {as_date("_timestamp")} <> {as_date("transaction_date")}
+   OR {as_date("transaction_date")} < {as_date("window_start")}
+   OR {as_date("transaction_date")} > {as_date("window_end")}""",
+            meta=_meta(CRITICAL, "_timestamp"),
+        )
+    )
+    add(
+        ex.UnexpectedRowsExpectation(
+            description=(
+                "extracted equals loaded per day (latest extraction_log records_emitted and "
+                "records_quarantined against distinct keys in raw"
+                + (", staging" if inputs.staging else "")
+                + " and quarantine)"
+            ),
+            unexpected_rows_query=reconciliation_query(inputs),
+            meta=_meta(CRITICAL, "transaction_key"),
+        )
+    )
+    return suite
+
+
+def _statistical_patterns(gx: Any, inputs: SuiteInputs) -> Any:
+    ex = gx.expectations
+    cfg = inputs.config
+    suite = gx.ExpectationSuite(name=STATISTICAL_PATTERNS)
+    add = suite.add_expectation
+    range_days = literal_rows(("day",), [(d,) for d in inputs.days])
+    add(
+        ex.UnexpectedRowsExpectation(
+            description="no missing day in the checked range (neither extracted nor loaded)",
+            unexpected_rows_query=f"""WITH expected_days AS (
+{range_days}
+)
+SELECT d.day
+FROM expected_days AS d
+WHERE d.day NOT IN (SELECT {as_date("transaction_date")} FROM {{batch}})
+  AND d.day NOT IN (
+    SELECT {as_date("extraction_date")} FROM {inputs.extraction_log}
+    WHERE {as_date("extraction_date")} IN ({day_list(inputs.days)})
+  )""",
+            meta=_meta(CRITICAL, "transaction_date"),
+        )
+    )
+    bands = literal_rows(("day", "day_type", "band_low", "band_high"), band_rows(inputs))
+    add(
+        ex.UnexpectedRowsExpectation(
+            description=(
+                "daily transactions within the band of their day type "
+                f"(weekday/weekend/holiday, {cfg.holiday_country} calendar; base_daily_volume "
+                f"x simtom calendar factors x {cfg.band_low_slack}..{cfg.band_high_slack})"
+            ),
+            unexpected_rows_query=f"""WITH bands AS (
+{bands}
+),
+loaded AS (
+  SELECT {as_date("transaction_date")} AS day, COUNT(DISTINCT transaction_key) AS transactions
+  FROM {{batch}} AS batch
+  GROUP BY {as_date("transaction_date")}
+)
+SELECT b.day, b.day_type, COALESCE(l.transactions, 0) AS transactions, b.band_low, b.band_high
+FROM bands AS b
+LEFT JOIN loaded AS l ON l.day = b.day
+WHERE COALESCE(l.transactions, 0) < b.band_low OR COALESCE(l.transactions, 0) > b.band_high""",
+            meta=_meta(WARNING, "transaction_date"),
+        )
+    )
+    add(
+        ex.ExpectColumnMeanToBeBetween(
+            column="will_default_flag",
+            min_value=cfg.default_rate_min,
+            max_value=cfg.default_rate_max,
+            description=(
+                f"default rate within {cfg.default_rate_min:.1%}-{cfg.default_rate_max:.0%}"
+            ),
+            meta=_meta(WARNING, "will_default"),
+        )
+    )
+    mix = literal_rows(("risk_scenario", "expected_share"), RISK_SCENARIO_MIX.items())
+    add(
+        ex.UnexpectedRowsExpectation(
+            description=(
+                "risk-scenario mix near 60/20/15/5 (within "
+                f"{cfg.mix_tolerance:.0%} or four standard errors, whichever is wider)"
+            ),
+            unexpected_rows_query=f"""WITH expected AS (
+{mix}
+),
+totals AS (SELECT COUNT(*) AS n FROM {{batch}} AS batch),
+observed AS (
+  SELECT risk_scenario, COUNT(*) AS c FROM {{batch}} AS batch GROUP BY risk_scenario
+)
+SELECT e.risk_scenario, e.expected_share,
+       ROUND(COALESCE(o.c, 0) * 1.0 / NULLIF(t.n, 0), 4) AS observed_share, t.n AS transactions
+FROM expected AS e
+CROSS JOIN totals AS t
+LEFT JOIN observed AS o ON o.risk_scenario = e.risk_scenario
+WHERE t.n > 0
+  AND ABS(COALESCE(o.c, 0) * 1.0 / NULLIF(t.n, 0) - e.expected_share) > GREATEST(
+        {cfg.mix_tolerance}, 4 * SQRT(e.expected_share * (1 - e.expected_share) / NULLIF(t.n, 0)))""",
+            meta=_meta(WARNING, "risk_scenario"),
+        )
+    )
+    return suite

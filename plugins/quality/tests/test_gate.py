@@ -1,0 +1,213 @@
+"""The gate end to end on real DuckDB files with real Great Expectations."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import pytest
+from datagen import build_staging, execute, load_days, week
+
+from bnpl_quality.results import FAIL, NOTHING_TO_CHECK, PASS, WARN
+
+
+def results(path, run_id):
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT suite, description, success, severity, observed_value "
+            "FROM quality.gate_results WHERE run_id = ?",
+            [run_id],
+        ).fetchall()
+        run = con.execute(
+            "SELECT verdict, success, checked_days, day_count FROM quality.gate_runs "
+            "WHERE run_id = ?",
+            [run_id],
+        ).fetchone()
+    finally:
+        con.close()
+    return rows, run
+
+
+def failed(outcome):
+    return {o.description.split(" (")[0] for o in outcome.outcomes if not o.success}
+
+
+@pytest.fixture
+def clean_week(duckdb_path):
+    load_days(duckdb_path, week(), quarantined_per_day=1)
+    build_staging(duckdb_path)
+    return duckdb_path
+
+
+def test_clean_week_passes_and_records_every_result(gate, clean_week, config):
+    outcome = gate()
+    assert outcome.verdict == PASS, [o.short() for o in outcome.outcomes if not o.success]
+    assert outcome.exit_code == 0
+    assert outcome.checked_label == "2024-11-25..2024-12-01"
+    suites = {o.suite for o in outcome.outcomes}
+    assert suites == {"bnpl_business_rules", "bnpl_statistical_patterns"}
+    rows, run = results(clean_week, outcome.run_id)
+    assert len(rows) == len(outcome.outcomes) > 30
+    assert all(success for _, _, success, _, _ in rows)
+    assert run == ("PASS", True, "2024-11-25..2024-12-01", 7)
+    report = config.report_path.read_text()
+    assert "<svg" in report and "PASS" in report and "holiday" in report  # Thanksgiving
+    assert (config.data_docs_dir / "index.html").is_file()
+    assert sum(d["quarantined"] for d in outcome.daily) == 7
+
+
+def test_only_new_days_are_checked_and_a_skipped_day_is_missing(gate, clean_week):
+    assert gate().verdict == PASS
+    assert gate().verdict == NOTHING_TO_CHECK
+    load_days(clean_week, [date(2024, 12, 2)])
+    build_staging(clean_week)
+    outcome = gate()
+    assert outcome.days == (date(2024, 12, 2),)
+    assert outcome.verdict == PASS
+    # 2024-12-03 never arrives: the next run reaches back to it and finds it missing.
+    load_days(clean_week, [date(2024, 12, 4)])
+    build_staging(clean_week)
+    outcome = gate()
+    assert outcome.checked_label == "2024-12-03..2024-12-04"
+    assert outcome.verdict == FAIL
+    assert failed(outcome) == {"no missing day in the checked range"}
+
+
+def test_negative_amount_fails(gate, clean_week):
+    execute(
+        clean_week,
+        "UPDATE raw.transactions SET amount = -12.0, product_price = -12.0, "
+        "first_payment_amount = -3.0 WHERE transaction_key = '20241127-000003'",
+    )
+    build_staging(clean_week)
+    outcome = gate()
+    assert outcome.verdict == FAIL and outcome.exit_code == 1
+    assert failed(outcome) == {"amount is positive"}
+    (bad,) = [o for o in outcome.outcomes if not o.success]
+    assert bad.severity == "critical" and bad.unexpected_count == 1
+    assert bad.observed["partial_unexpected_list"] == [-12.0]
+    rows, run = results(clean_week, outcome.run_id)
+    assert len(rows) == len(outcome.outcomes)
+    assert [r for r in rows if not r[2]][0][1] == "amount is positive"
+    assert run[:2] == ("FAIL", False)
+
+
+def test_missing_day_fails(gate, clean_week):
+    execute(
+        clean_week,
+        "DELETE FROM raw.transactions WHERE transaction_date = '2024-11-27'",
+        "DELETE FROM raw.extraction_log WHERE extraction_date = '2024-11-27'",
+        "DELETE FROM raw.quarantine WHERE extraction_date = '2024-11-27'",
+    )
+    build_staging(clean_week)
+    outcome = gate()
+    assert outcome.verdict == FAIL
+    assert failed(outcome) == {"no missing day in the checked range"}
+    (missing,) = [o for o in outcome.outcomes if not o.success]
+    assert missing.observed["examples"] == [{"day": "2024-11-27"}]
+    assert results(clean_week, outcome.run_id)[1][0] == "FAIL"
+
+
+def test_day_loaded_twice_in_staging_fails(gate, clean_week):
+    execute(
+        clean_week,
+        "INSERT INTO staging.stg_simtom__transactions "
+        "SELECT * FROM staging.stg_simtom__transactions WHERE transaction_date = '2024-11-29'",
+    )
+    outcome = gate()
+    assert outcome.verdict == FAIL
+    assert failed(outcome) == {"no day loaded twice in staging"}
+    (twice,) = [o for o in outcome.outcomes if not o.success]
+    (example,) = twice.observed["examples"]
+    assert example["day"] == "2024-11-29"
+    assert example["row_count"] == 2 * example["distinct_keys"]
+    assert results(clean_week, outcome.run_id)[1][0] == "FAIL"
+
+
+def test_day_loaded_twice_in_raw_without_staging_fails(gate, duckdb_path):
+    # An appending loader (no primary key) with no dbt staging yet: raw is what is checked.
+    load_days(duckdb_path, week(), primary_key=False)
+    load_days(duckdb_path, [date(2024, 11, 26)], primary_key=False)
+    outcome = gate()
+    assert outcome.verdict == FAIL
+    assert failed(outcome) == {
+        "transaction_key is unique in raw",
+        "no day loaded twice in raw",
+    }
+
+
+@pytest.mark.parametrize(
+    ("statement", "column"),
+    [
+        (
+            "UPDATE raw.extraction_log SET records_emitted = records_emitted + 1 "
+            "WHERE extraction_date = '2024-11-30'",
+            "extracted",
+        ),
+        ("DELETE FROM raw.quarantine WHERE extraction_date = '2024-11-30'", "quarantined_loaded"),
+    ],
+    ids=["records_emitted", "quarantine"],
+)
+def test_mismatch_with_extraction_log_fails(gate, clean_week, statement, column):
+    execute(clean_week, statement)
+    outcome = gate()
+    assert outcome.verdict == FAIL
+    assert failed(outcome) == {"extracted equals loaded per day"}
+    (mismatch,) = [o for o in outcome.outcomes if not o.success]
+    (example,) = mismatch.observed["examples"]
+    assert example["day"] == "2024-11-30"
+    assert example["loaded"] == example["staged"]
+    if column == "extracted":
+        assert example["extracted"] == example["loaded"] + 1
+    else:
+        assert (example["quarantined_extracted"], example["quarantined_loaded"]) == (1, 0)
+    rows, _ = results(clean_week, outcome.run_id)
+    assert any(not ok and "extracted equals loaded" in d for _, d, ok, _, _ in rows)
+
+
+def test_drift_is_a_warning_unless_configured(gate, clean_week):
+    # Days of ~60 transactions against an expected 1000 a day: far outside every band.
+    outcome = gate(expected_volume=1000, days=tuple(week()))
+    assert outcome.verdict == WARN and outcome.exit_code == 0
+    assert failed(outcome) == {"daily transactions within the band of their day type"}
+    assert {o.severity for o in outcome.outcomes if not o.success} == {"warning"}
+    strict = gate(expected_volume=1000, days=tuple(week()), fail_on_drift=True)
+    assert strict.verdict == FAIL and strict.exit_code == 1
+    assert results(clean_week, strict.run_id)[1][:2] == ("FAIL", False)
+
+
+def test_failed_days_are_checked_again_until_fixed(gate, clean_week):
+    execute(clean_week, "DELETE FROM staging.stg_simtom__transactions WHERE _record_id = 0")
+    assert gate().verdict == FAIL
+    again = gate()
+    assert again.verdict == FAIL and again.checked_label == "2024-11-25..2024-12-01"
+    build_staging(clean_week)
+    assert gate().verdict == PASS
+    assert gate().verdict == NOTHING_TO_CHECK
+
+
+def test_risk_mix_and_default_rate_drift(gate, clean_week):
+    execute(
+        clean_week,
+        "UPDATE raw.transactions SET risk_scenario = 'high_risk_behavior', will_default = TRUE "
+        "WHERE _record_id % 2 = 0",
+    )
+    build_staging(clean_week)
+    outcome = gate()
+    assert outcome.verdict == WARN
+    assert failed(outcome) == {
+        "risk-scenario mix near 60/20/15/5",
+        "default rate within 0.5%-20%",
+    }
+    mix = next(o for o in outcome.outcomes if o.description.startswith("risk-scenario"))
+    shares = {e["risk_scenario"]: e["observed_share"] for e in mix.observed["examples"]}
+    assert shares["high_risk_behavior"] > 0.45
+
+
+def test_window_before_first_day_counts_as_day_after_previous_load(gate, duckdb_path):
+    start = date(2024, 12, 20)
+    load_days(duckdb_path, [start + timedelta(days=i) for i in range(3)])
+    outcome = gate()
+    assert outcome.verdict == PASS
+    assert [d["day_type"] for d in outcome.daily] == ["weekday", "weekend", "weekend"]

@@ -1,0 +1,381 @@
+"""Extract one request window into complete day batches, retrying what breaks.
+
+A day is complete when a later day starts in the same response, or when the body ends
+cleanly with the window's last day. A body that breaks off, or ends early, is retried
+from the first incomplete day; what was already complete is never requested again, and
+what was incomplete is discarded, so nothing is emitted twice and nothing is lost.
+
+Records of a response are keyed with `keys.ResponseKeys`; a day's records are handed on
+only as a whole `DayBatch`, which is what makes a day's bookmark safe to write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import threading
+import time
+import typing as t
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tap_simtom_bnpl.client import (
+    Cancelled,
+    SimtomClient,
+    TransientError,
+    backoff_delay,
+)
+from tap_simtom_bnpl.keys import PROFILE_ATTRIBUTES, ResponseKeys, transaction_key
+from tap_simtom_bnpl.parsing import LineParser, Parsed, Rejected
+from tap_simtom_bnpl.windows import ONE_DAY, Window, day_range
+
+if t.TYPE_CHECKING:
+    from tap_simtom_bnpl.settings import Settings
+
+
+def utc_now() -> str:
+    """Current time as RFC 3339 with +00:00."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+class RetriesExhausted(Exception):
+    """A window kept failing; the message is one line."""
+
+
+@dataclass
+class DayBatch:
+    """Everything one complete day contributes to the four streams."""
+
+    day: dt.date
+    customers: list[dict]
+    transactions: list[dict]
+    quarantine: list[dict]
+    log: dict
+
+
+@dataclass
+class RunContext:
+    """What every window of one run shares."""
+
+    run_id: str
+    settings: Settings
+    client: SimtomClient
+    logger: logging.Logger
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    rng: random.Random = field(default_factory=random.Random)
+    unknown_fields: set[str] = field(default_factory=set)
+
+    def volume(self, day: dt.date) -> tuple[int, str | None]:
+        """Volume to request for `day` and its day type (type only with a volume profile)."""
+        profile = self.settings.volume_profile
+        if profile is None:
+            return self.settings.base_daily_volume, None
+        return profile.volume(day, self.settings.seed), profile.day_type(day)
+
+
+@dataclass
+class _DayBuffer:
+    day: dt.date
+    started_at: str
+    started: float
+    id_base: int
+    keep: bool
+    received: int = 0
+    customers: list[dict] = field(default_factory=list)
+    transactions: list[dict] = field(default_factory=list)
+    quarantine: list[dict] = field(default_factory=list)
+
+
+class _Attempt:
+    """Parsing state of one HTTP response."""
+
+    def __init__(
+        self,
+        ctx: RunContext,
+        window: Window,
+        body: dict,
+        number: int,
+        skip_through: dt.date | None,
+        requested_at: str,
+    ) -> None:
+        self.ctx = ctx
+        self.window = window
+        self.body = body
+        self.number = number
+        self.skip_through = skip_through
+        self.requested_at = requested_at
+        self.request_start = dt.date.fromisoformat(body["start_date"])
+        self.request_end = dt.date.fromisoformat(body["end_date"])
+        # Without a seed simtom re-draws every response, so the body alone is no identity.
+        scope = "" if body.get("seed") is not None else f"{ctx.run_id}:{window.start}:{number}"
+        self.keys = ResponseKeys(body, scope)
+        self.parser = LineParser()
+        self.lines = 0
+        self.nonblank = 0
+        self.next_id = 0
+        self.first_seen: dict[str, str] = {}
+        self.emitted_profiles: set[str] = set()
+        self.common = {
+            "extraction_run_id": ctx.run_id,
+            "requested_at": requested_at,
+            "window_start": window.start.isoformat(),
+            "window_end": window.end.isoformat(),
+        }
+        self.buffer = self._new_buffer(self.request_start)
+
+    def _new_buffer(self, day: dt.date) -> _DayBuffer:
+        keep = self.skip_through is None or day > self.skip_through
+        return _DayBuffer(day, utc_now(), time.monotonic(), self.next_id, keep)
+
+    def feed(self, line: bytes) -> list[DayBatch]:
+        """Consume one line; return the days it completed."""
+        self.lines += 1
+        result = self.parser.parse(line)
+        if result is None:
+            return []
+        self.nonblank += 1
+        completed: list[DayBatch] = []
+        day = result.day
+        if day is not None:
+            if day < self.request_start or day > self.request_end:
+                result = Rejected(
+                    f"_timestamp day {day} is outside the requested range "
+                    f"{self.request_start}..{self.request_end}"
+                )
+            elif day < self.buffer.day:
+                result = Rejected(f"record of {day} arrived after {self.buffer.day} had begun")
+            elif day > self.buffer.day:
+                completed = self.roll_to(day)
+        buffer = self.buffer
+        buffer.received += 1
+        if isinstance(result, Parsed) and result.record_id < self.next_id:
+            result = Rejected(
+                f"_record_id {result.record_id} out of sequence (expected >= {self.next_id})"
+            )
+        if isinstance(result, Parsed):
+            self.next_id = result.record_id + 1
+            self._add_transaction(buffer, result)
+            return completed
+        if result.record_id is not None and result.record_id >= self.next_id:
+            # Keeps the next day's ordinals right even when this day ends in bad records.
+            self.next_id = result.record_id + 1
+        if buffer.keep:
+            buffer.quarantine.append(self._quarantine_row(buffer.day, line, result.reason))
+        return completed
+
+    def _add_transaction(self, buffer: _DayBuffer, parsed: Parsed) -> None:
+        record = parsed.record
+        customer_key = self.keys.customer_key(record["customer_id"])
+        attributes = tuple(record[name] for name in PROFILE_ATTRIBUTES)
+        profile_key = self.keys.profile_key(customer_key, attributes)
+        first_seen = self.first_seen.setdefault(profile_key, record["_timestamp"])
+        if not buffer.keep:
+            return
+        if profile_key not in self.emitted_profiles:
+            self.emitted_profiles.add(profile_key)
+            customer = {name: record[name] for name in PROFILE_ATTRIBUTES}
+            customer.update(
+                customer_profile_key=profile_key,
+                customer_key=customer_key,
+                customer_id=record["customer_id"],
+                customer_tenure_days=record["customer_tenure_days"],
+                first_seen_at=first_seen,
+                first_seen_date=first_seen[:10],
+                requested_at=self.requested_at,
+                extraction_run_id=self.ctx.run_id,
+            )
+            buffer.customers.append(customer)
+        record["transaction_key"] = transaction_key(buffer.day, parsed.record_id - buffer.id_base)
+        record["transaction_date"] = buffer.day.isoformat()
+        record["customer_key"] = customer_key
+        record["customer_profile_key"] = profile_key
+        record.update(self.common)
+        buffer.transactions.append(record)
+
+    def _quarantine_row(self, day: dt.date | None, line: bytes, reason: str) -> dict:
+        return {
+            "quarantine_key": f"{self.ctx.run_id}:{self.window.start}:{self.number}:{self.lines}",
+            "extraction_run_id": self.ctx.run_id,
+            "extraction_date": day.isoformat() if day else None,
+            "window_start": self.window.start.isoformat(),
+            "window_end": self.window.end.isoformat(),
+            "line_number": self.lines,
+            "reason": reason,
+            "raw_line": line.decode("utf-8", "backslashreplace"),
+            "quarantined_at": utc_now(),
+        }
+
+    def roll_to(self, day: dt.date) -> list[DayBatch]:
+        """Complete the current day and any empty days before `day`; start `day`."""
+        completed = [self._complete(self.buffer)]
+        gap = self.buffer.day + ONE_DAY
+        while gap < day:
+            completed.append(self._complete(self._new_buffer(gap)))
+            gap += ONE_DAY
+        self.buffer = self._new_buffer(day)
+        return completed
+
+    def finish_through_end(self) -> list[DayBatch]:
+        """The body ended and nothing else exists: complete every remaining day."""
+        completed = [self._complete(self.buffer)]
+        for day in day_range(self.buffer.day + ONE_DAY, self.request_end):
+            completed.append(self._complete(self._new_buffer(day)))
+        return completed
+
+    def _complete(self, buffer: _DayBuffer) -> DayBatch:
+        settings = self.ctx.settings
+        finished = time.monotonic()
+        volume, day_type = self.ctx.volume(buffer.day)
+        day_text = buffer.day.isoformat()
+        log = {
+            "extraction_key": f"{self.ctx.run_id}:{day_text}",
+            "extraction_run_id": self.ctx.run_id,
+            "extraction_date": day_text,
+            "window_start": self.window.start.isoformat(),
+            "window_end": self.window.end.isoformat(),
+            "request_start_date": self.body["start_date"],
+            "request_end_date": self.body["end_date"],
+            "records_received": buffer.received,
+            "records_emitted": len(buffer.transactions),
+            "records_quarantined": len(buffer.quarantine),
+            "attempts": self.number,
+            "requested_at": self.requested_at,
+            "started_at": buffer.started_at,
+            "finished_at": utc_now(),
+            "duration_seconds": round(finished - buffer.started, 6),
+            "api_url": settings.api_url,
+            "seed": settings.seed,
+            "base_daily_volume": volume,
+            "day_type": day_type,
+        }
+        return DayBatch(buffer.day, buffer.customers, buffer.transactions, buffer.quarantine, log)
+
+
+class WindowExtractor:
+    """Requests one window until every day after `skip_through` has been handed on."""
+
+    def __init__(
+        self,
+        ctx: RunContext,
+        window: Window,
+        skip_through: dt.date | None,
+        deliver: Callable[[DayBatch], None],
+    ) -> None:
+        self.ctx = ctx
+        self.window = window
+        self.skip_through = skip_through
+        self.deliver = deliver
+        first = window.start
+        if skip_through is not None and skip_through >= first:
+            first = skip_through + ONE_DAY
+        self.first_incomplete = first
+
+    def body(self, start: dt.date, end: dt.date) -> dict:
+        """The request body for `start`..`end` (volume of `start` under a volume profile)."""
+        volume, _ = self.ctx.volume(start)
+        body: dict = {
+            "start_date": start.isoformat(),
+            "end_date": end.isoformat(),
+            "base_daily_volume": volume,
+        }
+        if self.ctx.settings.seed is not None:
+            body["seed"] = self.ctx.settings.seed
+        return body
+
+    def _hand_on(self, batches: list[DayBatch]) -> None:
+        for batch in batches:
+            if batch.day >= self.first_incomplete:
+                self.deliver(batch)
+                self.first_incomplete = batch.day + ONE_DAY
+
+    def run(self) -> None:
+        """Extract the window; raise RetriesExhausted, SimtomAPIError or Cancelled."""
+        settings = self.ctx.settings
+        window = self.window
+        # The first request is the whole aligned window, even when a resumed run has some
+        # of its days already: the same body returns the same records and keys.
+        request_start = window.start
+        number = 0
+        failures = 0
+        while self.first_incomplete <= window.end:
+            if self.ctx.cancelled.is_set():
+                raise Cancelled
+            number += 1
+            body = self.body(request_start, window.end)
+            before = self.first_incomplete
+            try:
+                self._attempt(body, number)
+                return
+            except TransientError as exc:
+                error = exc
+            if self.first_incomplete > before:
+                failures = 0
+            failures += 1
+            if self.first_incomplete > window.end:
+                return
+            if failures > settings.max_retries:
+                raise RetriesExhausted(
+                    f"window {window.start}..{window.end}: gave up after {failures} failed "
+                    f"attempts in a row at {self.first_incomplete} (max_retries="
+                    f"{settings.max_retries}); last error: {error}"
+                )
+            delay = backoff_delay(
+                failures,
+                settings.retry_backoff_seconds,
+                settings.retry_backoff_max_seconds,
+                error.retry_after,
+                self.ctx.rng,
+            )
+            self.ctx.logger.warning(
+                "Window %s..%s attempt %d failed (%s); retrying from %s in %.1f s",
+                window.start,
+                window.end,
+                number,
+                error,
+                self.first_incomplete,
+                delay,
+            )
+            if self.ctx.cancelled.wait(delay):
+                raise Cancelled
+            request_start = self.first_incomplete
+
+    def _attempt(self, body: dict, number: int) -> None:
+        """One request; returns when the window is done, raises TransientError otherwise."""
+        requested_at = utc_now()
+        attempt = _Attempt(self.ctx, self.window, body, number, self.skip_through, requested_at)
+        try:
+            with self.ctx.client.stream(body, self.ctx.cancelled) as lines:
+                for line in lines:
+                    completed = attempt.feed(line)
+                    if completed:
+                        self._hand_on(completed)
+        finally:
+            self.ctx.unknown_fields.update(attempt.parser.unknown_fields)
+        if self.ctx.cancelled.is_set():
+            raise Cancelled
+        if attempt.buffer.day == attempt.request_end or attempt.nonblank == 0:
+            # Ended cleanly on the last day, or nothing at all exists for the range.
+            self._hand_on(attempt.finish_through_end())
+            return
+        last = attempt.buffer.day
+        if self._nothing_after(last, attempt.request_end):
+            self._hand_on(attempt.finish_through_end())
+            return
+        raise TransientError(
+            f"response ended after {last} although {attempt.request_end} was requested"
+        )
+
+    def _nothing_after(self, last: dt.date, end: dt.date) -> bool:
+        """Whether simtom has no records for last+1..end: is an early clean end genuine?
+
+        A clean end before the window's last day is either a truncated body or trailing
+        days without records (tiny volumes). Asking for just the remaining days tells them
+        apart: an empty answer means they are empty; any record means the body was cut.
+        """
+        body = self.body(last + ONE_DAY, end)
+        with self.ctx.client.stream(body, self.ctx.cancelled) as lines:
+            for line in lines:
+                if line.strip():
+                    return False
+        return True

@@ -1,0 +1,76 @@
+"""Keys that survive simtom's per-response numbering.
+
+simtom restarts `transaction_id` and `customer_id` in every response, so neither is an
+identity on its own:
+
+* `transaction_key` = day + the record's ordinal within that day. A day's record count
+  depends only on (seed, date, volume), so every extraction of the day - in any window -
+  yields the same key set.
+* `customer_key` = hash of the exact request body + simtom's `customer_id`: a customer id
+  only means something inside the response to that body.
+* `customer_profile_key` = hash of `customer_key` + the profile attributes, which change
+  when simtom forgets a customer and re-draws it under the same id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import orjson
+
+PROFILE_ATTRIBUTES = (
+    "customer_age_bracket",
+    "customer_income_bracket",
+    "customer_credit_score_range",
+    "customer_verification_level",
+    "customer_address_stability",
+    "customer_state",
+)
+
+
+def canonical_body(body: dict) -> bytes:
+    """The request body as sorted-keys compact JSON (what the keys are hashed over)."""
+    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+
+
+def transaction_key(day: dt.date, ordinal: int) -> str:
+    """`YYYYMMDD-NNNNNN`: the day and the 0-based ordinal of the record within it."""
+    return f"{day:%Y%m%d}-{ordinal:06d}"
+
+
+class ResponseKeys:
+    """Customer and profile keys for the records of one response.
+
+    `scope` is extra hashed material for responses that cannot be reproduced (no seed):
+    there the same body returns different customers, so the body alone would give two
+    different customers the same key.
+    """
+
+    def __init__(self, body: dict, scope: str = "") -> None:
+        material = canonical_body(body)
+        if scope:
+            material += b"|" + scope.encode()
+        self._prefix = hashlib.sha256(material + b"|")
+        self._customers: dict[str, str] = {}
+        self._profiles: dict[tuple, str] = {}
+
+    def customer_key(self, customer_id: str) -> str:
+        """`cust_` + 16 hex of sha256(canonical body | customer_id)."""
+        key = self._customers.get(customer_id)
+        if key is None:
+            digest = self._prefix.copy()
+            digest.update(customer_id.encode())
+            key = "cust_" + digest.hexdigest()[:16]
+            self._customers[customer_id] = key
+        return key
+
+    def profile_key(self, customer_key: str, attributes: tuple) -> str:
+        """16 hex of sha256 over the customer key and its profile attributes."""
+        cache_key = (customer_key, attributes)
+        key = self._profiles.get(cache_key)
+        if key is None:
+            material = "|".join((customer_key, *(str(value) for value in attributes)))
+            key = hashlib.sha256(material.encode()).hexdigest()[:16]
+            self._profiles[cache_key] = key
+        return key

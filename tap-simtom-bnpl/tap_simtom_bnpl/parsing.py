@@ -1,0 +1,200 @@
+"""Turn one line of a simtom response into a typed record, or a one-line quarantine reason.
+
+simtom sends `data: <JSON object>` lines separated by blank lines; key order varies, so
+records are read by key name. A line that is not valid JSON, lacks an identity field
+(transaction id, customer id, timestamp, record id) or a numeric amount, or carries a value
+of the wrong type is quarantined verbatim with the reason - never dropped, never a crash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import orjson
+
+STR, INT, NUM, BOOL = "string", "integer", "number", "boolean"
+
+# (field, kind, nullable). Identity fields first so their reason wins; the timestamp first
+# of all so that even a rejected record can be placed on its day.
+RECORD_FIELDS: tuple[tuple[str, str, bool], ...] = (
+    ("_timestamp", STR, False),
+    ("transaction_id", STR, False),
+    ("customer_id", STR, False),
+    ("_record_id", INT, False),
+    ("amount", NUM, False),
+    ("product_id", STR, False),
+    ("device_id", STR, False),
+    ("payment_method_id", STR, False),
+    ("currency", STR, False),
+    ("status", STR, False),
+    ("risk_scenario", STR, False),
+    ("risk_score", NUM, False),
+    ("risk_level", STR, False),
+    ("installment_count", INT, False),
+    ("first_payment_amount", NUM, False),
+    ("payment_frequency", STR, False),
+    ("purchase_context", STR, False),
+    ("checkout_speed", STR, False),
+    ("cart_abandonment_count", INT, False),
+    ("price_comparison_time", INT, False),
+    ("time_on_site_seconds", INT, False),
+    ("credit_utilization", NUM, True),
+    ("economic_stress_factor", NUM, False),
+    ("will_default", BOOL, False),
+    ("days_to_first_missed_payment", INT, True),
+    ("customer_age_bracket", STR, False),
+    ("customer_tenure_days", INT, False),
+    ("customer_income_bracket", STR, False),
+    ("customer_credit_score_range", STR, False),
+    ("customer_verification_level", STR, False),
+    ("customer_address_stability", STR, False),
+    ("customer_state", STR, False),
+    ("product_category", STR, False),
+    ("product_subcategory", STR, False),
+    ("product_brand", STR, False),
+    ("product_price", NUM, False),
+    ("product_bnpl_eligible", BOOL, False),
+    ("product_risk_category", STR, False),
+    ("device_type", STR, False),
+    ("device_os", STR, False),
+    ("device_is_trusted", BOOL, False),
+    ("payment_provider", STR, False),
+    ("payment_type", STR, False),
+    ("payment_credit_limit", INT, False),
+    ("_generator", STR, False),
+)
+IDENTITY_FIELDS = frozenset({"transaction_id", "customer_id", "_timestamp", "_record_id"})
+MAX_LINE_BYTES = 1 << 20
+_MISSING = object()
+_UTC = dt.timezone.utc
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A valid record: its simtom fields (typed; `_timestamp` in RFC 3339) and its day."""
+
+    record: dict
+    day: dt.date
+    record_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A line that cannot become a record, with its day and record id when readable."""
+
+    reason: str
+    day: dt.date | None = None
+    record_id: int | None = None
+
+
+def _show(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class TimestampParser:
+    """Zone-less simtom timestamps are UTC; emit them as RFC 3339 with +00:00."""
+
+    def __init__(self) -> None:
+        self._days: dict[str, dt.date] = {}
+
+    def parse(self, value: str) -> tuple[str, dt.date]:
+        """Return (RFC 3339 string, UTC date) or raise ValueError."""
+        if len(value) == 19 and value[10] == "T":
+            dt.datetime.fromisoformat(value)  # validates; zone-less means UTC
+            prefix = value[:10]
+            day = self._days.get(prefix)
+            if day is None:
+                day = self._days[prefix] = dt.date.fromisoformat(prefix)
+            return value + "+00:00", day
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if len(value) < 16:
+            raise ValueError("not a date-time")
+        parsed = parsed.replace(tzinfo=_UTC) if parsed.tzinfo is None else parsed.astimezone(_UTC)
+        return parsed.isoformat(), parsed.date()
+
+
+def _type_problem(name: str, kind: str, value: object) -> str:
+    article = "an" if kind == INT else "a"
+    if name == "amount":
+        return f"amount is not numeric: {_show(value)}"
+    return f"{name} is not {article} {kind}: {_show(value)}"
+
+
+class LineParser:
+    """Parses the lines of one response; remembers unexpected field names for one warning."""
+
+    def __init__(self) -> None:
+        self.timestamps = TimestampParser()
+        self.unknown_fields: set[str] = set()
+
+    def parse(self, line: bytes) -> Parsed | Rejected | None:
+        """Parse one line (without its newline). Blank lines return None."""
+        line = line.rstrip(b"\r")
+        if not line:
+            return None
+        if len(line) > MAX_LINE_BYTES:
+            return Rejected(f"line longer than {MAX_LINE_BYTES} bytes")
+        if not line.startswith(b"data:"):
+            return Rejected("not a 'data:' line")
+        payload = line[6:] if line[5:6] == b" " else line[5:]
+        try:
+            raw = orjson.loads(payload)
+        except orjson.JSONDecodeError as exc:
+            return Rejected(f"invalid JSON: {' '.join(str(exc).split())}")
+        if not isinstance(raw, dict):
+            return Rejected(f"record is not a JSON object: {_show(raw)}")
+        return self._validate(raw)
+
+    def _validate(self, raw: dict) -> Parsed | Rejected:
+        result = self._check(raw)
+        if isinstance(result, Rejected):
+            # A rejected record still holds its place in the response's numbering.
+            record_id = raw.get("_record_id")
+            if type(record_id) is int and record_id >= 0:
+                return Rejected(result.reason, result.day, record_id)
+        return result
+
+    def _check(self, raw: dict) -> Parsed | Rejected:
+        record: dict = {}
+        day: dt.date | None = None
+        present = 0
+        for name, kind, nullable in RECORD_FIELDS:
+            value = raw.get(name, _MISSING)
+            if value is _MISSING or value is None or (value == "" and name in IDENTITY_FIELDS):
+                if value is not _MISSING:
+                    present += 1
+                if nullable:
+                    record[name] = None
+                    continue
+                return Rejected(f"missing {name}", day)
+            present += 1
+            kind_of = type(value)
+            if kind == STR:
+                if kind_of is not str:
+                    return Rejected(_type_problem(name, kind, value), day)
+                if name == "_timestamp":
+                    try:
+                        value, day = self.timestamps.parse(value)
+                    except ValueError:
+                        return Rejected(f"invalid _timestamp: {_show(value)}")
+            elif kind == NUM:
+                if kind_of is not float and kind_of is not int:
+                    return Rejected(_type_problem(name, kind, value), day)
+            elif kind == INT:
+                if kind_of is not int:
+                    if kind_of is float and value.is_integer():
+                        value = int(value)
+                    else:
+                        return Rejected(_type_problem(name, kind, value), day)
+            elif kind_of is not bool:
+                return Rejected(_type_problem(name, kind, value), day)
+            record[name] = value
+        if len(raw) > present:
+            known = {name for name, _, _ in RECORD_FIELDS}
+            self.unknown_fields.update(key for key in raw if key not in known)
+        if record["_record_id"] < 0:
+            return Rejected(f"_record_id is negative: {record['_record_id']}", day)
+        assert day is not None  # _timestamp is required, so it was parsed
+        return Parsed(record, day, record["_record_id"])

@@ -1,0 +1,169 @@
+"""``simtom-local``: run the simtom-compatible server until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from .faults import Faults
+from .server import SimtomServer
+
+
+def _non_negative(kind):
+    def parse(text: str):
+        value = kind(text)
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"expected a value >= 0, got {text}")
+        return value
+
+    return parse
+
+
+def _indexes(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated indexes, got {text!r}"
+        ) from None
+    if any(value < 0 for value in values):
+        raise argparse.ArgumentTypeError(f"expected indexes >= 0, got {text!r}")
+    return values
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="simtom-local",
+        description="A simtom-compatible BNPL API server (POST /stream/bnpl) for tests and "
+        "offline runs. Fault switches can also be changed at run time with POST /_faults.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind")
+    parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one")
+    parser.add_argument(
+        "--port-file", type=Path, help="write the bound port to this file (useful with --port 0)"
+    )
+    parser.add_argument(
+        "--pace",
+        type=_non_negative(float),
+        default=0.0,
+        metavar="SECONDS",
+        help="pause after each streamed day except the last (simtom: about 1)",
+    )
+    faults = parser.add_argument_group("fault switches")
+    faults.add_argument(
+        "--fail-first",
+        type=_non_negative(int),
+        default=0,
+        metavar="N",
+        help="answer the first N stream requests with --fail-status",
+    )
+    faults.add_argument(
+        "--fail-status",
+        type=int,
+        default=500,
+        choices=(429, 500, 502, 503, 504),
+        help="status of failed requests",
+    )
+    faults.add_argument(
+        "--retry-after",
+        type=_non_negative(float),
+        metavar="SECONDS",
+        help="Retry-After header of failed requests",
+    )
+    faults.add_argument(
+        "--drop-after",
+        type=_non_negative(int),
+        metavar="N",
+        help="close the connection abruptly after N records (no chunked terminator)",
+    )
+    faults.add_argument(
+        "--drop-requests",
+        type=_non_negative(int),
+        default=1,
+        metavar="K",
+        help="how many stream requests --drop-after applies to",
+    )
+    faults.add_argument(
+        "--drop-mid-line", action="store_true", help="tear the next line in half when dropping"
+    )
+    faults.add_argument(
+        "--malformed-every",
+        type=_non_negative(int),
+        default=0,
+        metavar="N",
+        help="send every Nth record of a response as a torn, non-JSON line",
+    )
+    faults.add_argument(
+        "--malformed-at",
+        type=_indexes,
+        default=[],
+        metavar="I,J,...",
+        help="record indexes (0-based, per response) sent as non-JSON lines",
+    )
+    faults.add_argument(
+        "--stall-seconds",
+        type=_non_negative(float),
+        default=0.0,
+        metavar="SECONDS",
+        help="sleep before the first byte of a response",
+    )
+    faults.add_argument(
+        "--stall-requests",
+        type=_non_negative(int),
+        default=1,
+        metavar="K",
+        help="how many stream requests --stall-seconds applies to",
+    )
+    parser.add_argument("--quiet", action="store_true", help="do not log one line per request")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s simtom-local %(message)s",
+        stream=sys.stderr,
+    )
+    faults = Faults(
+        fail_first=args.fail_first,
+        fail_status=args.fail_status,
+        retry_after=args.retry_after,
+        drop_after=args.drop_after,
+        drop_requests=args.drop_requests,
+        drop_mid_line=args.drop_mid_line,
+        malformed_every=args.malformed_every,
+        malformed_at=args.malformed_at,
+        stall_seconds=args.stall_seconds,
+        stall_requests=args.stall_requests,
+    )
+    try:
+        server = SimtomServer(args.host, args.port, pace_seconds=args.pace, faults=faults)
+    except OSError as exc:
+        print(f"simtom-local: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    server.start()
+    if args.port_file:
+        partial = args.port_file.with_name(args.port_file.name + ".tmp")
+        partial.write_text(f"{server.port}\n")
+        os.replace(partial, args.port_file)
+    logging.getLogger("tap_simtom_bnpl.simtom_local").info(
+        "listening on %s (pace %.2fs)", server.url, server.pace_seconds
+    )
+    while not stop.wait(0.5):
+        pass
+    server.stop()
+    logging.getLogger("tap_simtom_bnpl.simtom_local").info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""tap-simtom-bnpl: the Singer tap for the simtom BNPL API."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import typing as t
+import uuid
+from collections.abc import Iterable, Iterator
+
+import click
+from singer_sdk import Stream, Tap
+from singer_sdk import singerlib as singer
+from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
+from singer_sdk.plugin_base import SingerCommand
+
+from tap_simtom_bnpl.client import SimtomAPIError, SimtomClient
+from tap_simtom_bnpl.extract import DayBatch, RetriesExhausted, RunContext
+from tap_simtom_bnpl.progress import Progress
+from tap_simtom_bnpl.settings import CONFIG_SCHEMA, Settings, SettingsError, parse_settings
+from tap_simtom_bnpl.state import DayBookmarks
+from tap_simtom_bnpl.streams import STREAM_TYPES
+from tap_simtom_bnpl.sync import STREAM_FIELDS, count_days, ordered_days
+from tap_simtom_bnpl.windows import pending_windows
+from tap_simtom_bnpl.writer import FastSingerWriter
+
+if t.TYPE_CHECKING:
+    from types import FrameType
+
+# Errors whose message says everything: logged as one line, exit code 1, no traceback.
+ONE_LINE_ERRORS = (SettingsError, SimtomAPIError, RetriesExhausted)
+
+
+class _OneLineErrorCommand(SingerCommand):
+    def invoke(self, ctx: click.Context) -> t.Any:
+        try:
+            return super().invoke(ctx)
+        except ONE_LINE_ERRORS as exc:
+            self.logger.error("%s", exc)
+            ctx.exit(1)
+
+
+class TapSimtomBnpl(Tap):
+    """Singer tap for simtom's BNPL generator: day bookmarks, stable keys, resumable."""
+
+    name = "tap-simtom-bnpl"
+    config_jsonschema = CONFIG_SCHEMA
+    message_writer_class = FastSingerWriter
+    capabilities: t.ClassVar[list] = [
+        TapCapabilities.CATALOG,
+        TapCapabilities.STATE,
+        TapCapabilities.DISCOVER,
+        TapCapabilities.TEST,
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
+
+    _settings: Settings | None = None
+
+    # -- settings -------------------------------------------------------------------------
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        # Own checks first: they name the setting and the expected value on one line.
+        try:
+            self._settings = parse_settings(self.config)
+        except SettingsError as exc:
+            self._settings = None
+            if raise_errors:
+                raise
+            return [str(exc)]
+        return super()._validate_config(raise_errors=raise_errors)
+
+    @property
+    def settings(self) -> Settings:
+        """The validated settings (raises SettingsError when they are invalid)."""
+        if self._settings is None:
+            self._settings = parse_settings(self.config)
+        return self._settings
+
+    def discover_streams(self) -> list[Stream]:
+        """The four streams."""
+        return [stream_type(self) for stream_type in STREAM_TYPES]
+
+    # -- CLI ------------------------------------------------------------------------------
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The SDK command, with the tap's known errors reported on one line."""
+        command = super().get_singer_command()
+        command.__class__ = _OneLineErrorCommand
+        return command
+
+    @classmethod
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
+        """--test, with invalid settings reported on one line."""
+        try:
+            super().cb_test(ctx, param, value)
+        except ONE_LINE_ERRORS as exc:
+            cls.logger.error("%s", exc)
+            ctx.exit(1)
+
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        # The SDK writes a STATE and exits 0 here; a day cut short must get neither.
+        name = signal.Signals(signum).name
+        self.logger.warning("Received %s: stopping; no STATE for the incomplete day", name)
+        try:
+            sys.stdout.flush()
+        finally:
+            raise SystemExit(128 + signum)
+
+    # -- sync -----------------------------------------------------------------------------
+
+    def sync_all(self) -> None:  # type: ignore[misc]
+        """Extract the configured range: all selected streams together, day by day."""
+        self._sync_days(record_limit=None)
+
+    def run_sync_dry_run(  # type: ignore[misc]
+        self,
+        dry_run_record_limit: int | None = 1,
+        streams: Iterable[Stream] | None = None,
+    ) -> bool:
+        """Sync complete days until `dry_run_record_limit` transactions were emitted."""
+        for stream in streams if streams is not None else self.streams.values():
+            stream.selected = True
+        self._sync_days(record_limit=dry_run_record_limit)
+        return True
+
+    def _run_context(self) -> RunContext:
+        settings = self.settings
+        client = SimtomClient(settings, user_agent=f"{self.name}/{self.plugin_version}")
+        return RunContext(str(uuid.uuid4()), settings, client, self.logger)
+
+    def _days(self, ctx: RunContext, done_through: t.Any) -> Iterator[DayBatch]:
+        settings = ctx.settings
+        windows = pending_windows(
+            settings.start_date, settings.end_date, settings.effective_window_days, done_through
+        )
+        return ordered_days(ctx, windows, done_through, settings.max_parallel_requests)
+
+    def _sync_days(self, record_limit: int | None) -> None:
+        settings = self.settings
+        selected = [name for name, stream in self.streams.items() if stream.selected]
+        if not selected:
+            self.logger.info("No stream is selected: nothing to extract.")
+            return
+        bookmarks = DayBookmarks(self.state, selected)
+        done_through = bookmarks.done_through()
+        if bookmarks.has_bookmarks:
+            self.write_message(singer.StateMessage(value=bookmarks.value))
+        for name in selected:
+            self.streams[name]._write_schema_message()
+
+        ctx = self._run_context()
+        total = count_days(settings.start_date, settings.end_date, done_through)
+        self.logger.info(
+            "Run %s: %s..%s from %s (%d days to extract%s), %d-day windows, %d in flight",
+            ctx.run_id,
+            settings.start_date,
+            settings.end_date,
+            settings.api_url,
+            total,
+            f", resuming after {done_through}" if done_through else "",
+            settings.effective_window_days,
+            settings.max_parallel_requests,
+        )
+        emitting = [name for name in STREAM_FIELDS if name in selected]
+        counters = {name: self.streams[name].get_record_counter() for name in emitting}
+        for counter in counters.values():
+            counter.__enter__()
+        progress = Progress(self.logger, total)
+        transactions = 0
+        try:
+            for batch in self._days(ctx, done_through):
+                for name in emitting:
+                    stream = self.streams[name]
+                    counter = counters[name]
+                    for record in STREAM_FIELDS[name](batch):
+                        stream._write_record_message(record)
+                        counter.increment()
+                self.write_message(singer.StateMessage(value=bookmarks.advance(batch.day)))
+                progress.day_done(batch)
+                transactions += len(batch.transactions)
+                if record_limit is not None and transactions >= record_limit:
+                    self.logger.info("Stopping after %d transactions (dry run)", transactions)
+                    break
+        finally:
+            for counter in counters.values():
+                counter.__exit__(None, None, None)
+        progress.summary()
+        if ctx.unknown_fields:
+            self.logger.warning(
+                "simtom sent fields this tap does not know (not emitted): %s",
+                ", ".join(sorted(ctx.unknown_fields)),
+            )
+
+    def iter_stream_records(self, stream_name: str) -> Iterator[dict]:
+        """Records of one stream over the configured range (used by Stream.get_records)."""
+        bookmarks = DayBookmarks(self.state, [stream_name])
+        ctx = self._run_context()
+        for batch in self._days(ctx, bookmarks.done_through()):
+            yield from STREAM_FIELDS[stream_name](batch)
+
+
+if __name__ == "__main__":
+    TapSimtomBnpl.cli()

@@ -1,0 +1,215 @@
+"""Fixtures for the project-level tests: real `meltano run`, a real DuckDB file, and the
+local simtom-compatible server over loopback.
+
+Each test gets its own Meltano system database (so its own state), its own DuckDB file,
+dbt target folder and report folder under pytest's tmp_path; the plugin venvs under
+.meltano/ are shared and must have been installed (`make install`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from tap_simtom_bnpl.simtom_local import SimtomServer
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE_ID = "dev:tap-simtom-bnpl-to-target-duckdb"
+# Small days keep a job run to seconds; the count of a day still follows simtom's calendar.
+BASE_DAILY_VOLUME = 100
+SEED = 42
+JOB_TIMEOUT_SECONDS = 900
+
+# Variables from the caller's shell that would steer the job away from the test's setup.
+_LEAKY_PREFIXES = ("TAP_SIMTOM_BNPL_", "TARGET_DUCKDB_", "TARGET_BIGQUERY_", "DBT_", "BNPL_")
+_LEAKY_NAMES = ("MELTANO_ENVIRONMENT", "MELTANO_DATABASE_URI", "MELTANO_STATE_BACKEND_URI")
+
+
+def meltano_executable() -> Path:
+    """The project's meltano, beside the interpreter running the tests (.venv/bin)."""
+    beside = Path(sys.executable).parent / "meltano"
+    if beside.exists():
+        return beside
+    found = shutil.which("meltano")
+    if found is None:
+        pytest.fail("meltano is not installed: run `make install` first")
+    return Path(found)
+
+
+@dataclass
+class JobRun:
+    """One finished `meltano` invocation."""
+
+    args: tuple[str, ...]
+    returncode: int
+    output: str
+    log_path: Path
+
+    def tail(self, lines: int = 60) -> str:
+        return "\n".join(self.output.splitlines()[-lines:])
+
+
+@dataclass
+class Project:
+    """The repository's Meltano project, isolated to one test's scratch folder."""
+
+    workdir: Path
+    api_url: str
+    extra_env: dict[str, str] = field(default_factory=dict)
+    runs: int = 0
+
+    @property
+    def duckdb_path(self) -> Path:
+        return self.workdir / "bnpl.duckdb"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.workdir / "reports"
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(_LEAKY_PREFIXES) and key not in _LEAKY_NAMES
+        }
+        env.update(
+            {
+                "MELTANO_ENVIRONMENT": "dev",
+                "MELTANO_DATABASE_URI": f"sqlite:///{self.workdir / 'meltano.db'}",
+                "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
+                "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+                "BNPL_DUCKDB_PATH": str(self.duckdb_path),
+                "BNPL_QUALITY_REPORT_DIR": str(self.report_dir),
+                "DBT_TARGET_PATH": str(self.workdir / "dbt-target"),
+                "DBT_LOG_PATH": str(self.workdir / "dbt-logs"),
+                "TAP_SIMTOM_BNPL_API_URL": self.api_url,
+                "TAP_SIMTOM_BNPL_BASE_DAILY_VOLUME": str(BASE_DAILY_VOLUME),
+                "TAP_SIMTOM_BNPL_SEED": str(SEED),
+                "TAP_SIMTOM_BNPL_RETRY_BACKOFF_SECONDS": "0.05",
+            }
+        )
+        env.update(self.extra_env)
+        env.update(overrides)
+        return env
+
+    def meltano(self, *args: str, **env_overrides: str) -> JobRun:
+        """Run `meltano ARGS` in the project root; output goes to a log file too."""
+        self.runs += 1
+        log_path = self.workdir / f"meltano-{self.runs:02d}-{args[0]}.log"
+        completed = subprocess.run(
+            [str(meltano_executable()), *args],
+            cwd=ROOT,
+            env=self.env(**env_overrides),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=JOB_TIMEOUT_SECONDS,
+            check=False,
+        )
+        log_path.write_text(completed.stdout)
+        return JobRun(tuple(args), completed.returncode, completed.stdout, log_path)
+
+    def run_job(self, job: str, start: str | None, end: str, **env_overrides: str) -> JobRun:
+        """`meltano run JOB` in dev up to END, from START (None: the dev start_date)."""
+        if start is not None:
+            env_overrides["TAP_SIMTOM_BNPL_START_DATE"] = start
+        return self.meltano("run", job, TAP_SIMTOM_BNPL_END_DATE=end, **env_overrides)
+
+    def state(self) -> dict[str, Any]:
+        """The pipeline's Singer state as Meltano stored it."""
+        run = self.meltano("state", "get", STATE_ID)
+        assert run.returncode == 0, run.tail()
+        return json.loads(run.output[run.output.index("{") :])
+
+    def state_ids(self) -> list[str]:
+        run = self.meltano("state", "list", "--pattern", "*")
+        assert run.returncode == 0, run.tail()
+        return sorted(
+            line.strip()
+            for line in run.output.splitlines()
+            if line.strip() and not line.lstrip().startswith("20") and ":" in line
+        )
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
+        con = duckdb.connect(str(self.duckdb_path), read_only=True)
+        try:
+            return con.execute(sql, params or []).fetchall()
+        finally:
+            con.close()
+
+    def per_day(self, sql: str) -> dict[str, int]:
+        """{YYYY-MM-DD: n} from a query returning (day, n) rows."""
+        return {str(day): int(n) for day, n in self.query(sql)}
+
+    def raw_transactions_per_day(self) -> dict[str, int]:
+        return self.per_day(
+            "SELECT transaction_date, count(*) FROM raw.transactions GROUP BY 1 ORDER BY 1"
+        )
+
+    def emitted_per_day(self) -> dict[str, int]:
+        """records_emitted per day from the tap's extraction_log (all runs together)."""
+        return self.per_day(
+            "SELECT extraction_date, sum(records_emitted) FROM raw.extraction_log "
+            "GROUP BY 1 ORDER BY 1"
+        )
+
+    def execute(self, sql: str, params: list[Any] | None = None) -> None:
+        con = duckdb.connect(str(self.duckdb_path))
+        try:
+            con.execute(sql, params or [])
+        finally:
+            con.close()
+
+
+def sent_per_day(server: SimtomServer) -> dict[str, int]:
+    """Records the server streamed per day, from its own batch log (the independent count)."""
+    sent: dict[str, int] = {}
+    for _request, day, records in server.batch_log:
+        if day != "live":
+            sent[str(day)] = records
+    return sent
+
+
+def days_between(start: str, end: str) -> list[str]:
+    """Every YYYY-MM-DD from start to end, inclusive."""
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+
+
+@pytest.fixture
+def simtom_server() -> Iterator[SimtomServer]:
+    """The local simtom-compatible server on a free loopback port, without day pacing."""
+    with SimtomServer(host="127.0.0.1", port=0, pace_seconds=0.0) as server:
+        yield server
+
+
+@pytest.fixture
+def project(tmp_path: Path, simtom_server: SimtomServer) -> Project:
+    """The Meltano project with this test's own state, warehouse file and reports."""
+    if not (ROOT / ".meltano" / "extractors" / "tap-simtom-bnpl" / "venv").is_dir():
+        pytest.fail("the Meltano plugins are not installed: run `make install` first")
+    return Project(workdir=tmp_path, api_url=simtom_server.url)
+
+
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> None:
+    """On failure, point at the meltano logs the test left behind."""
+    if call.when == "call" and call.excinfo is not None:
+        project = item.funcargs.get("project") if hasattr(item, "funcargs") else None
+        if isinstance(project, Project):
+            logs = sorted(project.workdir.glob("meltano-*.log"))
+            if logs:
+                item.add_report_section(
+                    "call", "meltano logs", "\n".join(str(path) for path in logs)
+                )

@@ -1,0 +1,132 @@
+"""State across runs: the daily job resumes from its bookmark, and a backfill shares it.
+
+Both jobs run `tap-simtom-bnpl target-duckdb` in the dev environment, so Meltano keeps one
+state id for them (dev:tap-simtom-bnpl-to-target-duckdb) and a run extracts only the days
+after the last bookmark (the tap starts at max(start_date, bookmark + 1 day)).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import STATE_ID, Project, days_between, sent_per_day
+from tap_simtom_bnpl.simtom_local import SimtomServer
+
+pytestmark = [pytest.mark.job, pytest.mark.slow]
+
+# The dev environment's start_date (meltano.yml): where a run without state begins.
+DEV_START_DATE = "2024-11-25"
+
+
+def extraction_days_by_run(project: Project) -> list[list[str]]:
+    """The days each tap run extracted, runs in the order they started."""
+    rows = project.query(
+        "SELECT extraction_run_id, list(extraction_date::VARCHAR ORDER BY extraction_date) "
+        "FROM raw.extraction_log GROUP BY 1 ORDER BY min(requested_at)"
+    )
+    return [days for _run_id, days in rows]
+
+
+def batched_at_by_day(project: Project) -> dict[str, str]:
+    """When the loader last wrote each day's transactions."""
+    return {
+        str(day): str(batched)
+        for day, batched in project.query(
+            "SELECT transaction_date, max(_sdc_batched_at) FROM raw.transactions GROUP BY 1"
+        )
+    }
+
+
+def bookmark_days(project: Project) -> dict[str, str]:
+    bookmarks = project.state()["singer_state"]["bookmarks"]
+    return {stream: mark["replication_key_value"] for stream, mark in bookmarks.items()}
+
+
+def assert_contiguous_without_duplicates(project: Project, start: str, end: str) -> None:
+    """Every day START..END in raw and in the mart, each transaction exactly once."""
+    raw = project.raw_transactions_per_day()
+    assert list(raw) == days_between(start, end), "a day is missing or out of range"
+    assert project.emitted_per_day() == raw, "raw rows differ from what the tap emitted"
+    mart = project.per_day(
+        "SELECT transaction_date, count(*) FROM marts.mart_bnpl_transactions GROUP BY 1 ORDER BY 1"
+    )
+    assert mart == raw
+    for table in ("raw.transactions", "marts.mart_bnpl_transactions"):
+        (duplicates,) = project.query(
+            f"SELECT count(*) - count(DISTINCT transaction_key) FROM {table}"
+        )[0]
+        assert duplicates == 0, f"{table} holds a transaction twice"
+    (extractions,) = project.query(
+        "SELECT count(*) - count(DISTINCT extraction_date) FROM raw.extraction_log"
+    )[0]
+    assert extractions == 0, "a day was extracted twice"
+
+
+def test_second_daily_run_adds_only_the_new_days(
+    project: Project, simtom_server: SimtomServer
+) -> None:
+    first = project.run_job("daily", None, "2024-11-27")
+    assert first.returncode == 0, first.tail()
+    raw_before = project.raw_transactions_per_day()
+    batched_before = batched_at_by_day(project)
+    assert list(raw_before) == days_between(DEV_START_DATE, "2024-11-27")
+    simtom_server.clear_requests()
+
+    second = project.run_job("daily", None, "2024-11-29")
+    assert second.returncode == 0, second.tail()
+
+    # The second tap run emitted 11-28 and 11-29 only...
+    assert extraction_days_by_run(project) == [
+        ["2024-11-25", "2024-11-26", "2024-11-27"],
+        ["2024-11-28", "2024-11-29"],
+    ]
+    requests = simtom_server.requests
+    assert requests, "the second run sent no request"
+    assert all(body["end_date"] >= "2024-11-28" for body in requests), requests
+    # ...so the days loaded before were neither duplicated nor written again,
+    raw_after = project.raw_transactions_per_day()
+    assert {day: raw_after[day] for day in raw_before} == raw_before
+    batched_after = batched_at_by_day(project)
+    assert {day: batched_after[day] for day in batched_before} == batched_before
+    # and the new days hold what the server streamed for them.
+    sent = sent_per_day(simtom_server)
+    assert {day: raw_after[day] for day in ("2024-11-28", "2024-11-29")} == {
+        day: sent[day] for day in ("2024-11-28", "2024-11-29")
+    }
+    assert_contiguous_without_duplicates(project, DEV_START_DATE, "2024-11-29")
+
+    # One gate run per job run, the second over the new days only.
+    gate_runs = project.query(
+        "SELECT first_checked_day::VARCHAR, last_checked_day::VARCHAR, success "
+        "FROM quality.gate_runs ORDER BY run_time"
+    )
+    assert gate_runs == [
+        ("2024-11-25", "2024-11-27", True),
+        ("2024-11-28", "2024-11-29", True),
+    ]
+    assert set(bookmark_days(project).values()) == {"2024-11-29"}
+
+
+def test_backfill_then_daily_leaves_no_gap_and_no_duplicate(project: Project) -> None:
+    # A backfill up to the day before the daily job's first day, as `make backfill` runs it.
+    backfill = project.run_job("backfill", "2024-11-11", "2024-11-24")
+    assert backfill.returncode == 0, backfill.tail()
+    assert project.state_ids() == [STATE_ID]
+    assert set(bookmark_days(project).values()) == {"2024-11-24"}
+
+    # The daily job, with its own configuration, continues the next day.
+    daily = project.run_job("daily", None, "2024-11-26")
+    assert daily.returncode == 0, daily.tail()
+    assert project.state_ids() == [STATE_ID]
+    assert extraction_days_by_run(project) == [
+        days_between("2024-11-11", "2024-11-24"),
+        ["2024-11-25", "2024-11-26"],
+    ]
+
+    # Even told to start inside the backfilled range, a daily run extracts only new days.
+    overlapping = project.run_job("daily", "2024-11-11", "2024-11-27")
+    assert overlapping.returncode == 0, overlapping.tail()
+    assert extraction_days_by_run(project)[-1] == ["2024-11-27"]
+
+    assert_contiguous_without_duplicates(project, "2024-11-11", "2024-11-27")
+    assert set(bookmark_days(project).values()) == {"2024-11-27"}

@@ -1,0 +1,54 @@
+{#- One row per customer: the current profile and what the customer has done so far. -#}
+with current_profiles as (
+
+    select * from {{ ref('int_bnpl_customer_profiles') }}
+    where is_current
+
+),
+
+profile_counts as (
+
+    select customer_key, count(*) as profile_versions
+    from {{ ref('int_bnpl_customer_profiles') }}
+    group by customer_key
+
+),
+
+transaction_totals as (
+
+    select
+        customer_key,
+        count(*) as transaction_count,
+        sum(amount) as total_amount,
+        avg(amount) as avg_amount,
+        min(transacted_at) as first_transaction_at,
+        max(transacted_at) as last_transaction_at,
+        max(customer_tenure_days_at_transaction) as tenure_days_at_last_transaction
+    from {{ ref('mart_bnpl_transactions') }}
+    group by customer_key
+
+)
+
+select
+    current_profiles.customer_key,
+    current_profiles.customer_profile_key as current_customer_profile_key,
+    current_profiles.simtom_customer_id,
+    current_profiles.valid_from as current_profile_valid_from,
+    profile_counts.profile_versions,
+    current_profiles.customer_age_bracket,
+    current_profiles.customer_income_bracket,
+    current_profiles.customer_credit_score_range,
+    current_profiles.customer_verification_level,
+    current_profiles.customer_address_stability,
+    current_profiles.customer_state,
+    coalesce(transaction_totals.transaction_count, 0) as transaction_count,
+    coalesce(transaction_totals.total_amount, 0) as total_amount,
+    transaction_totals.avg_amount,
+    transaction_totals.first_transaction_at,
+    transaction_totals.last_transaction_at,
+    transaction_totals.tenure_days_at_last_transaction
+from current_profiles
+inner join profile_counts
+    on current_profiles.customer_key = profile_counts.customer_key
+left join transaction_totals
+    on current_profiles.customer_key = transaction_totals.customer_key

@@ -1,0 +1,48 @@
+{#-
+  One row per customer profile: a customer_key with one set of attributes. The same profile
+  arrives again when a request is replayed; the latest extraction wins.
+-#}
+with raw_customers as (
+
+    select * from {{ source('simtom', 'customers') }}
+
+),
+
+typed_customers as (
+
+    select
+        cast(customer_profile_key as {{ dbt.type_string() }}) as customer_profile_key,
+        cast(customer_key as {{ dbt.type_string() }}) as customer_key,
+        cast(customer_id as {{ dbt.type_string() }}) as simtom_customer_id,
+        cast(customer_age_bracket as {{ dbt.type_string() }}) as customer_age_bracket,
+        cast(customer_tenure_days as {{ dbt.type_int() }}) as customer_tenure_days_at_request,
+        cast(customer_income_bracket as {{ dbt.type_string() }}) as customer_income_bracket,
+        cast(customer_credit_score_range as {{ dbt.type_string() }}) as customer_credit_score_range,
+        cast(customer_verification_level as {{ dbt.type_string() }}) as customer_verification_level,
+        cast(customer_address_stability as {{ dbt.type_string() }}) as customer_address_stability,
+        cast(customer_state as {{ dbt.type_string() }}) as customer_state,
+        cast(first_seen_at as {{ dbt.type_timestamp() }}) as first_seen_at,
+        cast(first_seen_date as date) as first_seen_date,
+        cast(requested_at as {{ dbt.type_timestamp() }}) as requested_at,
+        cast(extraction_run_id as {{ dbt.type_string() }}) as extraction_run_id,
+        cast(_sdc_batched_at as {{ dbt.type_timestamp() }}) as loaded_at
+
+    from raw_customers
+
+),
+
+customers_ranked_by_extraction as (
+
+    select
+        typed_customers.*,
+        row_number() over (
+            partition by customer_profile_key
+            order by requested_at desc, loaded_at desc, extraction_run_id desc
+        ) as extraction_recency_rank
+    from typed_customers
+
+)
+
+select {{ bnpl_star_except('customers_ranked_by_extraction', ['extraction_recency_rank']) }}
+from customers_ranked_by_extraction
+where extraction_recency_rank = 1
