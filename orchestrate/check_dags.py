@@ -34,11 +34,10 @@ def describe(dag: Any) -> dict[str, Any]:
                 ),
             }
         )
-    timetable = dag.timetable
     return {
         "dag_id": dag.dag_id,
-        "schedule": getattr(timetable, "_expression", None) or timetable.summary,
-        "timetable": type(timetable).__name__,
+        "schedule": dag.schedule,
+        "timetable": type(dag.timetable).__name__,
         "catchup": dag.catchup,
         "max_active_runs": dag.max_active_runs,
         "tags": sorted(dag.tags),
@@ -48,15 +47,24 @@ def describe(dag: Any) -> dict[str, Any]:
 
 
 def main() -> int:
-    from airflow.dag_processing.dagbag import DagBag
-
     folder = sys.argv[1] if len(sys.argv) > 1 else os.environ["AIRFLOW__CORE__DAGS_FOLDER"]
-    bag = DagBag(dag_folder=folder)
-    report = {
-        "import_errors": {str(path): str(error) for path, error in bag.import_errors.items()},
-        "dags": [describe(bag.dags[dag_id]) for dag_id in sorted(bag.dags)],
-    }
-    print(json.dumps(report, indent=2))
+    # Airflow logs to stdout; send everything but the JSON report to stderr.
+    sys.stdout.flush()
+    report_fd = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+
+        bag = DagBag(dag_folder=folder)
+        report = {
+            "import_errors": {str(path): str(error) for path, error in bag.import_errors.items()},
+            "dags": [describe(bag.dags[dag_id]) for dag_id in sorted(bag.dags)],
+        }
+        sys.stdout.flush()
+    finally:
+        os.dup2(report_fd, 1)
+    with os.fdopen(report_fd, "w") as out:
+        out.write(json.dumps(report, indent=2) + "\n")
     return 1 if report["import_errors"] else 0
 
 

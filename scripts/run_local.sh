@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Run a project job on DuckDB against the local simtom-compatible server, then summarise.
 #
-# Starts `simtom-local` on a free loopback port, points the tap at it, runs
-# `meltano run $JOB` for START..END in the dev environment, stops the server (also on
-# failure or Ctrl-C) and prints scripts/summary.py. Exits with the job's exit code.
+# Starts `simtom-local` on a free loopback port (unless TAP_SIMTOM_BNPL_API_URL names an
+# API already), points the tap at it, runs `meltano run $JOB` for START..END in the dev
+# environment, stops the server (also on failure or Ctrl-C) and prints
+# scripts/summary.py. Exits with the job's exit code.
 #
 #   START=2024-11-25 END=2024-12-01 JOB=daily bash scripts/run_local.sh
 set -euo pipefail
@@ -36,29 +37,33 @@ stop_server() {
 trap stop_server EXIT
 trap 'exit 130' INT TERM
 
-server_log="$ROOT/output/logs/simtom-local.log"
-"$BIN/simtom-local" --host 127.0.0.1 --port 0 --port-file "$work/port" --quiet \
-  >"$server_log" 2>&1 &
-server_pid=$!
-
-for _ in $(seq 1 100); do
-  [[ -s "$work/port" ]] && break
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    echo "run_local: simtom-local exited early; see $server_log" >&2
+if [[ -n "${TAP_SIMTOM_BNPL_API_URL:-}" ]]; then
+  # An API was chosen (the public instance, a local simtom): no local server then.
+  echo "run_local: using the API at $TAP_SIMTOM_BNPL_API_URL"
+else
+  server_log="$ROOT/output/logs/simtom-local.log"
+  "$BIN/simtom-local" --host 127.0.0.1 --port 0 --port-file "$work/port" --quiet \
+    >"$server_log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 100); do
+    [[ -s "$work/port" ]] && break
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      echo "run_local: simtom-local exited early; see $server_log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  if [[ ! -s "$work/port" ]]; then
+    echo "run_local: simtom-local did not report its port within 10 s; see $server_log" >&2
     exit 1
   fi
-  sleep 0.1
-done
-if [[ ! -s "$work/port" ]]; then
-  echo "run_local: simtom-local did not report its port within 10 s; see $server_log" >&2
-  exit 1
+  export TAP_SIMTOM_BNPL_API_URL="http://127.0.0.1:$(cat "$work/port")"
+  echo "run_local: simtom-local listening on $TAP_SIMTOM_BNPL_API_URL"
 fi
-port="$(cat "$work/port")"
 
-export TAP_SIMTOM_BNPL_API_URL="http://127.0.0.1:$port"
 export TAP_SIMTOM_BNPL_START_DATE="$START"
 export TAP_SIMTOM_BNPL_END_DATE="$END"
-echo "run_local: simtom-local on $TAP_SIMTOM_BNPL_API_URL; job '$JOB' for $START..$END (dev)"
+echo "run_local: job '$JOB' for $START..$END in the dev environment"
 echo "run_local: DuckDB file $BNPL_DUCKDB_PATH"
 
 started=$(date +%s)

@@ -21,7 +21,6 @@ from typing import Any
 
 import duckdb
 import pytest
-
 from tap_simtom_bnpl.simtom_local import SimtomServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,7 +95,6 @@ class Project:
                 "TAP_SIMTOM_BNPL_API_URL": self.api_url,
                 "TAP_SIMTOM_BNPL_BASE_DAILY_VOLUME": str(BASE_DAILY_VOLUME),
                 "TAP_SIMTOM_BNPL_SEED": str(SEED),
-                "TAP_SIMTOM_BNPL_RETRY_BACKOFF_SECONDS": "0.05",
             }
         )
         env.update(self.extra_env)

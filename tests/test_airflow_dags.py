@@ -56,6 +56,7 @@ def check_dags(project: Path, tmp_path: Path) -> tuple[int, dict, str]:
         timeout=300,
         check=False,
     )
+    assert result.stdout.startswith("{"), result.stderr[-3000:]
     return result.returncode, json.loads(result.stdout), result.stderr
 
 
@@ -107,7 +108,8 @@ def test_task_order_follows_the_job(project_dags: dict) -> None:
         for previous, task in zip([None, *tasks], tasks, strict=False):
             assert task["upstream"] == ([previous["task_id"]] if previous else [])
             assert task["cwd"] == str(ROOT)
-            assert f" run {' '.join(task['meltano_args'])}" in task["bash_command"]
+            assert task["bash_command"].startswith(f"{MELTANO} run ")
+            assert task["bash_command"].endswith(" ".join(task["meltano_args"]))
     daily = [task["task_id"] for task in dags["daily"]["tasks"]]
     assert daily == ["tap-simtom-bnpl-to-target-duckdb", "dbt-duckdb__build", "quality__gate"]
 

@@ -8,9 +8,9 @@ after the last bookmark (the tap starts at max(start_date, bookmark + 1 day)).
 from __future__ import annotations
 
 import pytest
+from tap_simtom_bnpl.simtom_local import SimtomServer
 
 from conftest import STATE_ID, Project, days_between, sent_per_day
-from tap_simtom_bnpl.simtom_local import SimtomServer
 
 pytestmark = [pytest.mark.job, pytest.mark.slow]
 

@@ -26,7 +26,7 @@ from tap_simtom_bnpl.client import (
     TransientError,
     backoff_delay,
 )
-from tap_simtom_bnpl.keys import PROFILE_ATTRIBUTES, ResponseKeys, transaction_key
+from tap_simtom_bnpl.keys import PROFILE_ATTRIBUTES, ResponseKeys, transaction_key_prefix
 from tap_simtom_bnpl.parsing import LineParser, Parsed, Rejected
 from tap_simtom_bnpl.windows import ONE_DAY, Window, day_range
 
@@ -81,6 +81,7 @@ class _DayBuffer:
     started: float
     id_base: int
     keep: bool
+    key_prefix: str = ""
     received: int = 0
     customers: list[dict] = field(default_factory=list)
     transactions: list[dict] = field(default_factory=list)
@@ -126,7 +127,9 @@ class _Attempt:
 
     def _new_buffer(self, day: dt.date) -> _DayBuffer:
         keep = self.skip_through is None or day > self.skip_through
-        return _DayBuffer(day, utc_now(), time.monotonic(), self.next_id, keep)
+        return _DayBuffer(
+            day, utc_now(), time.monotonic(), self.next_id, keep, transaction_key_prefix(day)
+        )
 
     def feed(self, line: bytes) -> list[DayBatch]:
         """Consume one line; return the days it completed."""
@@ -186,8 +189,8 @@ class _Attempt:
                 extraction_run_id=self.ctx.run_id,
             )
             buffer.customers.append(customer)
-        record["transaction_key"] = transaction_key(buffer.day, parsed.record_id - buffer.id_base)
-        record["transaction_date"] = buffer.day.isoformat()
+        record["transaction_key"] = f"{buffer.key_prefix}{parsed.record_id - buffer.id_base:06d}"
+        record["transaction_date"] = parsed.record["_timestamp"][:10]
         record["customer_key"] = customer_key
         record["customer_profile_key"] = profile_key
         record.update(self.common)
@@ -244,7 +247,7 @@ class _Attempt:
             "started_at": buffer.started_at,
             "finished_at": utc_now(),
             "duration_seconds": round(finished - buffer.started, 6),
-            "api_url": settings.api_url,
+            "api_url": settings.display_url,
             "seed": settings.seed,
             "base_daily_volume": volume,
             "day_type": day_type,
@@ -270,6 +273,7 @@ class WindowExtractor:
         if skip_through is not None and skip_through >= first:
             first = skip_through + ONE_DAY
         self.first_incomplete = first
+        self._empty_from: dt.date | None = None
 
     def body(self, start: dt.date, end: dt.date) -> dict:
         """The request body for `start`..`end` (volume of `start` under a volume profile)."""
@@ -354,10 +358,22 @@ class WindowExtractor:
             self.ctx.unknown_fields.update(attempt.parser.unknown_fields)
         if self.ctx.cancelled.is_set():
             raise Cancelled
-        if attempt.buffer.day == attempt.request_end or attempt.nonblank == 0:
-            # Ended cleanly on the last day, or nothing at all exists for the range.
+        if attempt.buffer.day == attempt.request_end and attempt.nonblank:
+            # Ended cleanly on the window's last day.
             self._hand_on(attempt.finish_through_end())
             return
+        if attempt.nonblank == 0:
+            # An empty answer is believed only when asking again gives the same: a server
+            # restarting behind a proxy can answer 200 with nothing.
+            if self._empty_from == attempt.request_start:
+                self._hand_on(attempt.finish_through_end())
+                return
+            self._empty_from = attempt.request_start
+            raise TransientError(
+                f"no records for {attempt.request_start}..{attempt.request_end}; asking again "
+                "to confirm the days are empty"
+            )
+        self._empty_from = None
         last = attempt.buffer.day
         if self._nothing_after(last, attempt.request_end):
             self._hand_on(attempt.finish_through_end())

@@ -34,9 +34,14 @@ def canonical_body(body: dict) -> bytes:
     return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
 
 
+def transaction_key_prefix(day: dt.date) -> str:
+    """`YYYYMMDD-`: the part of a transaction key shared by a whole day."""
+    return f"{day:%Y%m%d}-"
+
+
 def transaction_key(day: dt.date, ordinal: int) -> str:
     """`YYYYMMDD-NNNNNN`: the day and the 0-based ordinal of the record within it."""
-    return f"{day:%Y%m%d}-{ordinal:06d}"
+    return f"{transaction_key_prefix(day)}{ordinal:06d}"
 
 
 class ResponseKeys:

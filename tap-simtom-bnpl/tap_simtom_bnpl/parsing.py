@@ -64,7 +64,14 @@ RECORD_FIELDS: tuple[tuple[str, str, bool], ...] = (
     ("payment_credit_limit", INT, False),
     ("_generator", STR, False),
 )
-IDENTITY_FIELDS = frozenset({"transaction_id", "customer_id", "_timestamp", "_record_id"})
+_TYPES = {
+    STR: frozenset({str}),
+    INT: frozenset({int}),
+    NUM: frozenset({int, float}),
+    BOOL: frozenset({bool}),
+}
+_CHECKS = tuple((name, _TYPES[kind], kind, nullable) for name, kind, nullable in RECORD_FIELDS)
+_KNOWN = frozenset(name for name, _, _ in RECORD_FIELDS)
 MAX_LINE_BYTES = 1 << 20
 _MISSING = object()
 _UTC = dt.timezone.utc
@@ -157,44 +164,43 @@ class LineParser:
         return result
 
     def _check(self, raw: dict) -> Parsed | Rejected:
+        get = raw.get
+        # Identity first, the timestamp first of all: even a rejected record gets its day.
+        stamp = get("_timestamp")
+        if stamp is None or stamp == "":
+            return Rejected("missing _timestamp")
+        if type(stamp) is not str:
+            return Rejected(_type_problem("_timestamp", STR, stamp))
+        try:
+            stamp, day = self.timestamps.parse(stamp)
+        except ValueError:
+            return Rejected(f"invalid _timestamp: {_show(stamp)}")
+        for name in ("transaction_id", "customer_id"):
+            value = get(name)
+            if value is None or value == "":
+                return Rejected(f"missing {name}", day)
         record: dict = {}
-        day: dt.date | None = None
-        present = 0
-        for name, kind, nullable in RECORD_FIELDS:
-            value = raw.get(name, _MISSING)
-            if value is _MISSING or value is None or (value == "" and name in IDENTITY_FIELDS):
-                if value is not _MISSING:
-                    present += 1
+        absent = 0
+        for name, allowed, kind, nullable in _CHECKS:
+            value = get(name, _MISSING)
+            if type(value) in allowed:
+                record[name] = value
+                continue
+            # Rare cases: absent or null fields, integral floats, wrong types.
+            if value is _MISSING or value is None:
+                absent += value is _MISSING
                 if nullable:
                     record[name] = None
                     continue
                 return Rejected(f"missing {name}", day)
-            present += 1
-            kind_of = type(value)
-            if kind == STR:
-                if kind_of is not str:
-                    return Rejected(_type_problem(name, kind, value), day)
-                if name == "_timestamp":
-                    try:
-                        value, day = self.timestamps.parse(value)
-                    except ValueError:
-                        return Rejected(f"invalid _timestamp: {_show(value)}")
-            elif kind == NUM:
-                if kind_of is not float and kind_of is not int:
-                    return Rejected(_type_problem(name, kind, value), day)
-            elif kind == INT:
-                if kind_of is not int:
-                    if kind_of is float and value.is_integer():
-                        value = int(value)
-                    else:
-                        return Rejected(_type_problem(name, kind, value), day)
-            elif kind_of is not bool:
-                return Rejected(_type_problem(name, kind, value), day)
-            record[name] = value
-        if len(raw) > present:
-            known = {name for name, _, _ in RECORD_FIELDS}
-            self.unknown_fields.update(key for key in raw if key not in known)
-        if record["_record_id"] < 0:
-            return Rejected(f"_record_id is negative: {record['_record_id']}", day)
-        assert day is not None  # _timestamp is required, so it was parsed
-        return Parsed(record, day, record["_record_id"])
+            if kind == INT and type(value) is float and value.is_integer():
+                record[name] = int(value)
+                continue
+            return Rejected(_type_problem(name, kind, value), day)
+        if len(raw) > len(_CHECKS) - absent:
+            self.unknown_fields.update(key for key in raw if key not in _KNOWN)
+        record_id = record["_record_id"]
+        if record_id < 0:
+            return Rejected(f"_record_id is negative: {record_id}", day)
+        record["_timestamp"] = stamp
+        return Parsed(record, day, record_id)

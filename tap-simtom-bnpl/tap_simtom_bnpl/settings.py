@@ -110,7 +110,7 @@ CONFIG_SCHEMA: dict = th.PropertiesList(
         "retry_backoff_seconds",
         th.NumberType,
         default=DEFAULT_BACKOFF_SECONDS,
-        description="Base of the exponential backoff with full jitter between retries.",
+        description="Base of the exponential backoff (with jitter) between retries.",
     ),
     th.Property(
         "retry_backoff_max_seconds",
@@ -174,6 +174,14 @@ class Settings:
     api_key: str | None
     api_key_header: str
     volume_profile: VolumeProfile | None
+
+    @property
+    def display_url(self) -> str:
+        """`api_url` without any user:password part, for logs and the extraction log."""
+        parsed = urlparse(self.api_url)
+        if "@" not in parsed.netloc:
+            return self.api_url
+        return parsed._replace(netloc=parsed.netloc.rsplit("@", 1)[1]).geturl()
 
     @property
     def effective_window_days(self) -> int:

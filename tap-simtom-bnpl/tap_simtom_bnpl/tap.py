@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import typing as t
@@ -105,10 +106,9 @@ class TapSimtomBnpl(Tap):
         # The SDK writes a STATE and exits 0 here; a day cut short must get neither.
         name = signal.Signals(signum).name
         self.logger.warning("Received %s: stopping; no STATE for the incomplete day", name)
-        try:
+        with contextlib.suppress(OSError, ValueError):  # the target may be gone already
             sys.stdout.flush()
-        finally:
-            raise SystemExit(128 + signum)
+        raise SystemExit(128 + signum)
 
     # -- sync -----------------------------------------------------------------------------
 
@@ -159,7 +159,7 @@ class TapSimtomBnpl(Tap):
             ctx.run_id,
             settings.start_date,
             settings.end_date,
-            settings.api_url,
+            settings.display_url,
             total,
             f", resuming after {done_through}" if done_through else "",
             settings.effective_window_days,
@@ -170,21 +170,9 @@ class TapSimtomBnpl(Tap):
         for counter in counters.values():
             counter.__enter__()
         progress = Progress(self.logger, total)
-        transactions = 0
         try:
-            for batch in self._days(ctx, done_through):
-                for name in emitting:
-                    stream = self.streams[name]
-                    counter = counters[name]
-                    for record in STREAM_FIELDS[name](batch):
-                        stream._write_record_message(record)
-                        counter.increment()
-                self.write_message(singer.StateMessage(value=bookmarks.advance(batch.day)))
-                progress.day_done(batch)
-                transactions += len(batch.transactions)
-                if record_limit is not None and transactions >= record_limit:
-                    self.logger.info("Stopping after %d transactions (dry run)", transactions)
-                    break
+            with contextlib.closing(self._days(ctx, done_through)) as batches:
+                self._emit(batches, emitting, counters, bookmarks, progress, record_limit)
         finally:
             for counter in counters.values():
                 counter.__exit__(None, None, None)
@@ -195,12 +183,38 @@ class TapSimtomBnpl(Tap):
                 ", ".join(sorted(ctx.unknown_fields)),
             )
 
+    def _emit(
+        self,
+        batches: Iterator[DayBatch],
+        emitting: list[str],
+        counters: dict,
+        bookmarks: DayBookmarks,
+        progress: Progress,
+        record_limit: int | None,
+    ) -> None:
+        """Write each day's records, stream by stream, then its STATE."""
+        transactions = 0
+        for batch in batches:
+            for name in emitting:
+                stream = self.streams[name]
+                counter = counters[name]
+                for record in STREAM_FIELDS[name](batch):
+                    stream._write_record_message(record)
+                    counter.increment()
+            self.write_message(singer.StateMessage(value=bookmarks.advance(batch.day)))
+            progress.day_done(batch)
+            transactions += len(batch.transactions)
+            if record_limit is not None and transactions >= record_limit:
+                self.logger.info("Stopping after %d transactions (dry run)", transactions)
+                return
+
     def iter_stream_records(self, stream_name: str) -> Iterator[dict]:
         """Records of one stream over the configured range (used by Stream.get_records)."""
         bookmarks = DayBookmarks(self.state, [stream_name])
         ctx = self._run_context()
-        for batch in self._days(ctx, bookmarks.done_through()):
-            yield from STREAM_FIELDS[stream_name](batch)
+        with contextlib.closing(self._days(ctx, bookmarks.done_through())) as batches:
+            for batch in batches:
+                yield from STREAM_FIELDS[stream_name](batch)
 
 
 if __name__ == "__main__":

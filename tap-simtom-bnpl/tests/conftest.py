@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from tap_simtom_bnpl.simtom_local import Faults, SimtomServer
@@ -20,3 +22,12 @@ def simtom(simtom_server: SimtomServer) -> SimtomServer:
     simtom_server.clear_requests()
     yield simtom_server
     simtom_server.set_faults(Faults())
+
+
+@pytest.fixture(autouse=True)
+def _keep_signal_handlers():
+    # Constructing a tap installs the SDK's SIGINT/SIGTERM handlers; give pytest its own back.
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)

@@ -17,7 +17,7 @@ import socket
 
 import pytest
 from fake_simtom import FakeSimtom, Step, day_count, raw, with_value, without
-from harness import cli, error_lines, run_tap
+from harness import bookmark_days, cli, error_lines, run_tap
 from pytest_httpserver import HTTPServer
 from werkzeug.serving import WSGIRequestHandler
 
@@ -189,6 +189,22 @@ def test_trailing_days_without_records_are_accepted_after_an_empty_probe(httpser
     assert_complete(output, counts)
     assert [b["start_date"] for b in fake.bodies] == ["2024-11-25", "2024-11-27"]
     assert log_rows(output)["2024-11-27"]["records_received"] == 0
+
+
+def test_an_empty_response_is_believed_only_when_asked_twice(httpserver):
+    fake = FakeSimtom(httpserver, [Step(end_after=0)])
+    # First answer: empty although the days have records; the tap asks again.
+    output = run_tap(config_for(fake))
+    assert_complete(output)
+    assert [b["start_date"] for b in fake.bodies] == ["2024-11-25", "2024-11-25"]
+    # Days that really are empty: two empty answers, then three empty days.
+    fake.counts = dict.fromkeys(DAYS, 0)
+    fake.bodies.clear()
+    output = run_tap(config_for(fake))
+    assert output.keys("transactions") == []
+    assert len(fake.bodies) == 2
+    assert [row["records_received"] for row in output.records("extraction_log")] == [0, 0, 0]
+    assert bookmark_days(output.final_state)["transactions"] == END.isoformat()
 
 
 def test_bad_lines_are_quarantined_verbatim_and_counted(httpserver):

@@ -57,9 +57,8 @@ def main() -> None:
     """Regenerate both seeds."""
     holidays_written = write_public_holidays(SEEDS_DIR / "us_public_holidays.csv")
     states_written = write_state_codes(SEEDS_DIR / "us_state_codes.csv")
-    print(
-        f"us_public_holidays.csv: {holidays_written} rows; us_state_codes.csv: {states_written} rows"
-    )
+    print(f"us_public_holidays.csv: {holidays_written} rows")
+    print(f"us_state_codes.csv: {states_written} rows")
 
 
 if __name__ == "__main__":

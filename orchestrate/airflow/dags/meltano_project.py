@@ -128,50 +128,41 @@ def fingerprint(project_root: Path) -> str:
     return digest.hexdigest()
 
 
-def _meltano_json(meltano: str, project_root: Path, *commands: tuple[str, ...]) -> list[object]:
-    """Run `meltano <command> --format=json` for each command at once; their parsed outputs."""
+def _meltano_json(meltano: str, project_root: Path, *args: str) -> object:
+    """The parsed output of `meltano <args> --format=json` run in the project."""
+    name = f"meltano {' '.join(args)}"
     env = {**os.environ, "MELTANO_PROJECT_ROOT": str(project_root)}
-    running = []
-    for args in commands:
-        name = f"meltano {' '.join(args)}"
-        try:
-            process = subprocess.Popen(
-                [meltano, "--log-level=warning", *args, "--format=json"],
-                cwd=project_root,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        except OSError as exc:
-            for _, other in running:
-                other.kill()
-            raise MeltanoProjectError(f"`{name}` could not run: {exc}") from exc
-        running.append((name, process))
-    outputs = []
-    for name, process in running:
-        try:
-            stdout, stderr = process.communicate(timeout=120)
-        except subprocess.TimeoutExpired as exc:
-            process.kill()
-            raise MeltanoProjectError(f"`{name}` did not answer within 120 s") from exc
-        if process.returncode != 0:
-            lines = [line for line in stderr.splitlines() if line.strip()]
-            last = lines[-1] if lines else f"exit code {process.returncode}"
-            raise MeltanoProjectError(f"`{name}` failed: {last}")
-        try:
-            outputs.append(json.loads(stdout))
-        except json.JSONDecodeError as exc:
-            raise MeltanoProjectError(f"`{name} --format=json` printed no JSON: {exc}") from exc
-    return outputs
+    try:
+        # One at a time: on a fresh clone the first call creates Meltano's system database,
+        # and concurrent first calls race to migrate it.
+        result = subprocess.run(
+            [meltano, "--log-level=warning", *args, "--format=json"],
+            cwd=project_root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise MeltanoProjectError(f"`{name}` could not run: {exc}") from exc
+    if result.returncode != 0:
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        last = lines[-1] if lines else f"exit code {result.returncode}"
+        raise MeltanoProjectError(f"`{name}` failed: {last}")
+    try:
+        return json.loads(result.stdout)
+    except json.JSONDecodeError as exc:
+        raise MeltanoProjectError(f"`{name} --format=json` printed no JSON: {exc}") from exc
 
 
 def describe_project(meltano: str, project_root: Path) -> dict:
     """Schedules, jobs and plugin types exactly as the Meltano CLI reports them."""
-    schedules, jobs, plugins = _meltano_json(
-        meltano, project_root, ("schedule", "list"), ("job", "list"), ("plugin", "list")
-    )
-    return {"schedules": schedules, "jobs": jobs, "plugins": plugins}
+    return {
+        "schedules": _meltano_json(meltano, project_root, "schedule", "list"),
+        "jobs": _meltano_json(meltano, project_root, "job", "list"),
+        "plugins": _meltano_json(meltano, project_root, "plugin", "list"),
+    }
 
 
 def load_description(

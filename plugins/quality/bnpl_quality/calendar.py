@@ -75,7 +75,7 @@ def _event_periods(year: int) -> list[tuple[date, date, float]]:
 
 
 def event_factor(day: date) -> float:
-    """simtom's retail-event multiplier: the strongest damping event wins, else the biggest boost."""
+    """simtom's retail-event multiplier: the strongest damping event wins, else the top boost."""
     factors = list(_single_day_events(day.year).get(day, []))
     factors += [f for start, end, f in _event_periods(day.year) if start <= day <= end]
     if not factors:

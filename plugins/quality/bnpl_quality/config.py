@@ -82,15 +82,15 @@ class GateConfig:
 
     def __post_init__(self) -> None:
         if self.warehouse not in WAREHOUSES:
-            raise ConfigError(f"warehouse: {self.warehouse!r} is not one of {', '.join(WAREHOUSES)}")
+            raise ConfigError(
+                f"warehouse: {self.warehouse!r} is not one of {', '.join(WAREHOUSES)}"
+            )
         if self.warehouse == "bigquery" and not self.bigquery_project:
             raise ConfigError(
                 "bigquery_project: required for warehouse bigquery (set BNPL_GCP_PROJECT)"
             )
         if self.expected_volume is not None and self.expected_volume < 1:
-            raise ConfigError(
-                f"expected_volume: {self.expected_volume} is not a positive integer"
-            )
+            raise ConfigError(f"expected_volume: {self.expected_volume} is not a positive integer")
         if not 0 < self.band_low_slack <= 1 <= self.band_high_slack:
             raise ConfigError(
                 "band_low_slack/band_high_slack: expected 0 < low <= 1 <= high, got "

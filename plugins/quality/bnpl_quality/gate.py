@@ -111,9 +111,7 @@ def _add_examples(outcome: GateOutcome, warehouse: Warehouse, batch: str) -> Non
 
 
 def _daily_rows(inputs: SuiteInputs, warehouse: Warehouse, batch: str) -> list[dict[str, Any]]:
-    rows = warehouse.rows(
-        reconciliation_query(inputs, batch=f"({batch})", mismatches_only=False)
-    )
+    rows = warehouse.rows(reconciliation_query(inputs, batch=f"({batch})", mismatches_only=False))
     by_day = {jsonable(r["day"]): r for r in rows}
     daily = []
     for day, expected in inputs.expectations.items():

@@ -84,14 +84,18 @@ def run_checkpoint(
         saved = context.suites.add_or_update(suite)
         definitions.append(
             context.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=f"{name}__checked_days", data=batch_definition, suite=saved)
+                gx.ValidationDefinition(
+                    name=f"{name}__checked_days", data=batch_definition, suite=saved
+                )
             )
         )
     checkpoint = context.checkpoints.add_or_update(
         gx.Checkpoint(
             name=CHECKPOINT,
             validation_definitions=definitions,
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs", site_names=[SITE])],
+            actions=[
+                gx.checkpoint.UpdateDataDocsAction(name="update_data_docs", site_names=[SITE])
+            ],
             result_format={"result_format": "SUMMARY", "partial_unexpected_count": 10},
         )
     )
@@ -101,7 +105,8 @@ def run_checkpoint(
         return checkpoint.run(run_id=RunIdentifier(run_name=run_name))
     finally:
         # The DuckDB file must be free for our result writes and the next job step.
-        for source in {id(d): d for d in (datasource, batch_definition.data_asset.datasource)}.values():
+        used = batch_definition.data_asset.datasource
+        for source in (datasource, used) if used is not datasource else (datasource,):
             _close_engine(source)
 
 

@@ -61,8 +61,10 @@ def render(
         parts += ["<h2>All expectations</h2>", _expectation_table(outcome.outcomes)]
     bands = {e.day_type: e.band for e in expectations.values() if e.band}
     if bands:
-        parts.append("<h2>Bands</h2><table><tr><th>day type</th><th>transactions per day</th>"
-                     "<th>x base_daily_volume</th></tr>")
+        parts.append(
+            "<h2>Bands</h2><table><tr><th>day type</th><th>transactions per day</th>"
+            "<th>x base_daily_volume</th></tr>"
+        )
         for kind in DAY_TYPES:
             if kind in bands:
                 b = bands[kind]
@@ -130,12 +132,17 @@ def chart(daily: list[dict[str, Any]]) -> str:
                 f"text-anchor='middle'>{d['day']:%m-%d}</text>"
             )
     for i, kind in enumerate(DAY_TYPES):
-        lx = left + 10 + i * 150
+        lx = left + 10 + i * 100
         out.append(
             f"<rect x='{lx}' y='{height - 18}' width='12' height='12' "
             f"fill='{TYPE_COLOURS[kind]}'/><text x='{lx + 16}' y='{height - 8}' "
-            f"font-size='12'>{kind} (bar) / band (dashed)</text>"
+            f"font-size='12'>{kind}</text>"
         )
+    out.append(
+        f"<text x='{left + 320}' y='{height - 8}' font-size='12' fill='#555'>bars: transactions "
+        "loaded; dashed boxes: expected band of the day type; red outline: outside its band"
+        "</text>"
+    )
     out.append("</svg>")
     return "".join(out)
 
@@ -217,9 +224,7 @@ def summary_text(config: GateConfig, outcome: GateOutcome) -> str:
             counts = suites.setdefault(o.suite, [0, 0])
             counts[0] += o.success
             counts[1] += 1
-        lines.append(
-            "  " + "; ".join(f"{s}: {ok}/{n} passed" for s, (ok, n) in suites.items())
-        )
+        lines.append("  " + "; ".join(f"{s}: {ok}/{n} passed" for s, (ok, n) in suites.items()))
         for title, items in (
             ("critical failures", outcome.critical_failures),
             ("warnings" + (" (fail_on_drift)" if config.fail_on_drift else ""), outcome.warnings),
@@ -227,6 +232,8 @@ def summary_text(config: GateConfig, outcome: GateOutcome) -> str:
             if items:
                 lines.append(f"  {title}:")
                 lines += [f"    - {o.short()}"[:400] for o in items]
-    lines.append(f"  report: {config.report_path}; data docs: {config.data_docs_dir / 'index.html'}")
+    lines.append(
+        f"  report: {config.report_path}; data docs: {config.data_docs_dir / 'index.html'}"
+    )
     lines.append(f"  results: {config.tables.results} (+{len(outcome.outcomes)} rows)")
     return "\n".join(lines)

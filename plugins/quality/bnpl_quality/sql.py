@@ -29,7 +29,9 @@ def literal_rows(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> st
     """A derived table of literal rows: SELECT .. AS a, .. AS b UNION ALL SELECT ..."""
     parts = []
     for row in rows:
-        cells = ", ".join(f"{_literal(value)} AS {col}" for col, value in zip(columns, row))
+        cells = ", ".join(
+            f"{_literal(value)} AS {col}" for col, value in zip(columns, row, strict=True)
+        )
         parts.append(f"SELECT {cells}")
     if not parts:
         # An empty table of the right shape.

@@ -133,8 +133,8 @@ def _meta(severity: str, column: str | None = None) -> dict[str, Any]:
 
 def _business_rules(gx: Any, inputs: SuiteInputs) -> Any:
     ex = gx.expectations
-    suite = gx.ExpectationSuite(name=BUSINESS_RULES)
-    add = suite.add_expectation
+    expectations: list[Any] = []
+    add = expectations.append
     for column in REQUIRED_COLUMNS:
         add(
             ex.ExpectColumnValuesToNotBeNull(
@@ -243,14 +243,14 @@ WHERE {as_date("_timestamp")} <> {as_date("transaction_date")}
             meta=_meta(CRITICAL, "transaction_key"),
         )
     )
-    return suite
+    return _suite(gx, BUSINESS_RULES, expectations)
 
 
 def _statistical_patterns(gx: Any, inputs: SuiteInputs) -> Any:
     ex = gx.expectations
     cfg = inputs.config
-    suite = gx.ExpectationSuite(name=STATISTICAL_PATTERNS)
-    add = suite.add_expectation
+    expectations: list[Any] = []
+    add = expectations.append
     range_days = literal_rows(("day",), [(d,) for d in inputs.days])
     add(
         ex.UnexpectedRowsExpectation(
@@ -323,8 +323,14 @@ CROSS JOIN totals AS t
 LEFT JOIN observed AS o ON o.risk_scenario = e.risk_scenario
 WHERE t.n > 0
   AND ABS(COALESCE(o.c, 0) * 1.0 / NULLIF(t.n, 0) - e.expected_share) > GREATEST(
-        {cfg.mix_tolerance}, 4 * SQRT(e.expected_share * (1 - e.expected_share) / NULLIF(t.n, 0)))""",
+        {cfg.mix_tolerance},
+        4 * SQRT(e.expected_share * (1 - e.expected_share) / NULLIF(t.n, 0)))""",
             meta=_meta(WARNING, "risk_scenario"),
         )
     )
-    return suite
+    return _suite(gx, STATISTICAL_PATTERNS, expectations)
+
+
+def _suite(gx: Any, name: str, expectations: list[Any]) -> Any:
+    # Built in one go: adding one by one to a suite GX has stored rewrites it every time.
+    return gx.ExpectationSuite(name=name, expectations=expectations)

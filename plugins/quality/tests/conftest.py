@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bnpl_quality.config import GateConfig  # noqa: E402
+from bnpl_quality.config import GateConfig
 
 
 @pytest.fixture(scope="session")

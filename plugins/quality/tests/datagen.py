@@ -15,7 +15,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
-
 from bnpl_quality.calendar import calendar_factor, date_range
 from bnpl_quality.rules import ENUMS
 
@@ -112,6 +111,7 @@ QUARANTINE_COLUMNS = {
     "quarantined_at": "TIMESTAMP",
 }
 
+RISK_BANDS = ((0.3, "low"), (0.6, "medium"), (0.8, "high"))
 SCENARIOS = (
     ("low_risk_purchase", 0.60, "normal", ("normal", "slow"), 0.0),
     ("impulse_purchase", 0.20, "impulse", ("fast",), 0.1),
@@ -143,9 +143,7 @@ def transaction(rng: random.Random, day: date, ordinal: int, run_id: str, window
     name, _, context, speeds, scenario_risk = rng.choices(SCENARIOS, [s[1] for s in SCENARIOS])[0]
     price = round(rng.uniform(10, 900), 2)
     score = round(min(0.99, rng.uniform(0.05, 0.6) + scenario_risk), 2)
-    level = "low" if score < 0.3 else "medium" if score < 0.6 else "high" if score < 0.8 else (
-        "very_high"
-    )
+    level = next((name for bound, name in RISK_BANDS if score < bound), "very_high")
     defaulted = rng.random() < 0.005 + 0.25 * score**2
     ts = datetime(day.year, day.month, day.day) + timedelta(seconds=rng.randrange(86400))
     cust = f"cust_{rng.randrange(1, 999999):06d}"
@@ -227,7 +225,9 @@ def load_days(
     con = duckdb.connect(str(path))
     try:
         con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-        _create(con, "raw.transactions", TRANSACTION_COLUMNS, "transaction_key" if primary_key else None)
+        _create(
+            con, "raw.transactions", TRANSACTION_COLUMNS, "transaction_key" if primary_key else None
+        )
         _create(con, "raw.extraction_log", LOG_COLUMNS, "extraction_key")
         _create(con, "raw.quarantine", QUARANTINE_COLUMNS, "quarantine_key")
         for day in days:
@@ -263,8 +263,8 @@ def load_days(
                     ],
                 )
             con.execute(
-                "INSERT INTO raw.extraction_log VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, 1.5, 'http://127.0.0.1:8765', ?, ?, NULL)",
+                "INSERT INTO raw.extraction_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                "1, ?, ?, ?, 1.5, 'http://127.0.0.1:8765', ?, ?, NULL)",
                 [
                     f"{run_id}:{day.isoformat()}",
                     run_id,
@@ -295,7 +295,8 @@ def build_staging(path: Path) -> None:
         con.execute("CREATE SCHEMA IF NOT EXISTS staging")
         con.execute(
             "CREATE OR REPLACE TABLE staging.stg_simtom__transactions AS "
-            "SELECT * EXCLUDE (transaction_date), CAST(transaction_date AS DATE) AS transaction_date "
+            "SELECT * EXCLUDE (transaction_date), "
+            "CAST(transaction_date AS DATE) AS transaction_date "
             "FROM raw.transactions QUALIFY ROW_NUMBER() OVER "
             "(PARTITION BY transaction_key ORDER BY _sdc_batched_at DESC) = 1"
         )

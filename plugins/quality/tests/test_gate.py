@@ -6,9 +6,8 @@ from datetime import date, timedelta
 
 import duckdb
 import pytest
-from datagen import build_staging, execute, load_days, week
-
 from bnpl_quality.results import FAIL, NOTHING_TO_CHECK, PASS, WARN
+from datagen import build_staging, execute, load_days, week
 
 
 def results(path, run_id):
@@ -89,7 +88,7 @@ def test_negative_amount_fails(gate, clean_week):
     assert bad.observed["partial_unexpected_list"] == [-12.0]
     rows, run = results(clean_week, outcome.run_id)
     assert len(rows) == len(outcome.outcomes)
-    assert [r for r in rows if not r[2]][0][1] == "amount is positive"
+    assert next(r for r in rows if not r[2])[1] == "amount is positive"
     assert run[:2] == ("FAIL", False)
 
 

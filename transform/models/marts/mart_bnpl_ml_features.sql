@@ -16,7 +16,8 @@
 
   Incremental: a row's history features change only when an earlier transaction of the same
   customer changes, so a run rebuilds, for each customer whose transactions the transactions
-  mart merged since the last run, that customer's rows from the earliest merged one onward.
+  mart merged since the last run (or who lost a transaction to a replay), that customer's rows
+  from the earliest change onward.
 -#}
 with merged_transactions as (
 
@@ -24,15 +25,37 @@ with merged_transactions as (
 
 ),
 
-customers_to_rebuild as (
+touched_transactions as (
 
-    select
-        customer_key,
-        min(transacted_at) as rebuild_from
+    select transaction_key, customer_key, transacted_at
     from merged_transactions
     {% if is_incremental() -%}
     where dbt_updated_at > (select max(source_updated_at) from {{ this }})
     {%- endif %}
+
+),
+
+customer_rebuild_starts as (
+
+    select customer_key, transacted_at as rebuild_from
+    from touched_transactions
+    {% if is_incremental() -%}
+    union all
+    -- A replayed day can hand a transaction_key to another customer (customer keys depend on
+    -- the request); the customer it was taken from loses history from that point on.
+    select previous_features.customer_key, previous_features.transacted_at
+    from {{ this }} as previous_features
+    inner join touched_transactions
+        on previous_features.transaction_key = touched_transactions.transaction_key
+    where previous_features.customer_key != touched_transactions.customer_key
+    {%- endif %}
+
+),
+
+customers_to_rebuild as (
+
+    select customer_key, min(rebuild_from) as rebuild_from
+    from customer_rebuild_starts
     group by customer_key
 
 ),

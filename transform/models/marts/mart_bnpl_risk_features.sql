@@ -29,7 +29,7 @@ segment_aggregates as (
     {% for dimension in segment_dimensions -%}
     select
         '{{ dimension }}' as segment_dimension,
-        cast({{ dimension }} as {{ dbt.type_string() }}) as segment_value,
+        coalesce(cast({{ dimension }} as {{ dbt.type_string() }}), '(missing)') as segment_value,
         count(*) as transaction_count,
         count(distinct customer_key) as customer_count,
         sum(amount) as total_amount,

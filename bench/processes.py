@@ -1,0 +1,192 @@
+"""Timed child processes: wall time, exact peak RSS and CPU time; sampled process trees."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench.project import ROOT, TAP, BenchError, child_env, require, write_config
+
+# Processes of a pipeline, named by the executable that starts them.
+_KNOWN = ("tap-simtom-bnpl", "target-duckdb", "dbt", "meltano", "bnpl-quality", "py-spy")
+
+
+class TreeSampler:
+    """Samples CPU time and RSS of every process under a root pid, by command name.
+
+    For `meltano run`, whose tap and target are grandchildren nobody here can wait on. A
+    process's CPU time is the last value seen, so one that ends between two samples loses
+    at most one interval of it.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.25) -> None:
+        self._root = pid
+        self._interval = interval
+        self._stop = threading.Event()
+        self._started = time.perf_counter()
+        self.cpu: dict[int, tuple[str, float]] = {}
+        self.peak_rss: dict[str, int] = {}
+        self.timeline: list[tuple[float, dict[str, int]]] = []
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def label(process: psutil.Process) -> str:
+        for part in process.cmdline():
+            name = Path(part).name
+            for known in _KNOWN:
+                if name.startswith(known):
+                    return known
+        return process.name()
+
+    def _sample(self) -> None:
+        try:
+            root = psutil.Process(self._root)
+            processes = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return
+        rss_now: dict[str, int] = {}
+        for process in processes:
+            try:
+                with process.oneshot():
+                    label = self.label(process)
+                    times = process.cpu_times()
+                    rss = process.memory_info().rss
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+            self.cpu[process.pid] = (label, times.user + times.system)
+            rss_now[label] = rss_now.get(label, 0) + rss
+        for label, rss in rss_now.items():
+            self.peak_rss[label] = max(self.peak_rss.get(label, 0), rss)
+        self.timeline.append((time.perf_counter() - self._started, rss_now))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._sample()
+
+    def __enter__(self) -> TreeSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def cpu_by_label(self) -> dict[str, float]:
+        """CPU seconds per process kind."""
+        totals: dict[str, float] = {}
+        for label, seconds in self.cpu.values():
+            totals[label] = totals.get(label, 0.0) + seconds
+        return {label: round(seconds, 2) for label, seconds in sorted(totals.items())}
+
+    def peak_rss_mib(self) -> dict[str, float]:
+        """Largest sampled RSS per process kind (MiB)."""
+        return {label: round(rss / 2**20, 1) for label, rss in sorted(self.peak_rss.items())}
+
+    def rss_mib_at(self, label: str, fractions: Sequence[float]) -> list[float]:
+        """RSS of `label` at fractions of the run, to tell a plateau from a steady climb."""
+        points = [rss[label] for _, rss in self.timeline if label in rss]
+        if not points:
+            return []
+        return [
+            round(points[min(len(points) - 1, int(f * len(points)))] / 2**20, 1) for f in fractions
+        ]
+
+
+@dataclass
+class Finished:
+    """A child process that ran to its end."""
+
+    argv: list[str]
+    returncode: int
+    seconds: float
+    max_rss_bytes: int
+    cpu_seconds: float
+    log_path: Path
+    sampler: TreeSampler | None = field(default=None, repr=False)
+
+    def check(self) -> Finished:
+        """Raise with the tail of the log when the process failed."""
+        if self.returncode != 0:
+            tail = "\n".join(self.log_path.read_text(errors="replace").splitlines()[-25:])
+            raise BenchError(
+                f"{Path(self.argv[0]).name} exited {self.returncode}; log {self.log_path}:\n{tail}"
+            )
+        return self
+
+
+def run_timed(
+    argv: Sequence[str],
+    log_path: Path,
+    *,
+    stdout: Path | None = None,
+    env: dict[str, str] | None = None,
+    sample: bool = False,
+) -> Finished:
+    """Run `argv` to its end: wall time, exact peak RSS and CPU time of the child.
+
+    `os.wait4` gives the child's own peak RSS (ru_maxrss, not sampled) and CPU time. With
+    `sample`, the whole process tree is also sampled (for grandchildren). stdout goes to
+    `stdout` (default /dev/null), stderr to `log_path`; `stdout=log_path` merges them.
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log, open(os.devnull, "wb") as devnull:
+        out = log if stdout == log_path else (stdout.open("wb") if stdout else devnull)
+        try:
+            started = time.perf_counter()
+            process = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=log,
+                env=env if env is not None else child_env(),
+                cwd=ROOT,
+            )
+            sampler = TreeSampler(process.pid) if sample else None
+            if sampler is not None:
+                with sampler:
+                    _, status, usage = os.wait4(process.pid, 0)
+            else:
+                _, status, usage = os.wait4(process.pid, 0)
+            seconds = time.perf_counter() - started
+            process.returncode = os.waitstatus_to_exitcode(status)
+        finally:
+            if out not in (log, devnull):
+                out.close()
+    return Finished(
+        list(argv),
+        process.returncode,
+        seconds,
+        usage.ru_maxrss * 1024,
+        usage.ru_utime + usage.ru_stime,
+        log_path,
+        sampler,
+    )
+
+
+def run_tap(config: dict[str, Any], workdir: Path, name: str, *, sample: bool = False) -> Finished:
+    """The tap from its plugin venv with stdout to /dev/null; fails loudly."""
+    require(TAP)
+    config_path = write_config(workdir / f"{name}.config.json", config)
+    return run_timed(
+        [str(TAP), "--config", str(config_path)], workdir / f"{name}.log", sample=sample
+    ).check()
+
+
+def tap_transactions(log_path: Path) -> int:
+    """Transactions the tap reports as emitted (the SDK's record counter for the stream)."""
+    total = 0
+    for line in log_path.read_text(errors="replace").splitlines():
+        if "record_count" in line and '"transactions"' in line and "{" in line:
+            payload = json.loads(line[line.index("{") :])
+            if payload.get("metric") == "record_count":
+                total += int(payload["value"])
+    return total

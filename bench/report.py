@@ -1,0 +1,143 @@
+"""Write docs/benchmarks.md from the stored results (bench/results/*.json).
+
+Every number in the page comes from a result file a benchmark wrote; nothing is typed in.
+
+    .venv/bin/python -m bench.report
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.project import RESULTS_DIR, ROOT
+
+DOC = ROOT / "docs" / "benchmarks.md"
+ORDER = (
+    "tap_vs_raw_parse",
+    "extract_load_vs_tap",
+    "backfill_vs_bare_fetch",
+    "dbt_incremental_vs_full_refresh",
+    "tap_peak_rss_365_vs_7_days",
+)
+COMMANDS = {
+    "tap_vs_raw_parse": "tap_throughput",
+    "extract_load_vs_tap": "extract_load",
+    "backfill_vs_bare_fetch": "backfill",
+    "dbt_incremental_vs_full_refresh": "dbt_incremental",
+    "tap_peak_rss_365_vs_7_days": "tap_memory",
+}
+
+INTRO = """\
+# Benchmarks
+
+Written by `bench/report.py` from the result files in `bench/results/`, which the benchmarks
+in `bench/` write on a full run (`make bench` runs them all, one after the other). Each
+benchmark prints its figures and, as its last line, one JSON object with its ratio and goal.
+A benchmark run alone (`.venv/bin/python -m bench.<module>`) rewrites its own section;
+`--quick` runs tiny sizes for a smoke test and never touches this page.
+
+The server is `simtom-local` (the project's simtom-compatible server) in its own process on
+loopback; every ratio divides two figures measured in the same run, on the same machine.
+"""
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 100 else f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, dict | list):
+        return f"`{json.dumps(value)}`"
+    return str(value)
+
+
+def _machine(machine: dict) -> str:
+    versions = {**machine.get("versions", {}), **(machine.get("plugin_versions") or {})}
+    tools = ", ".join(f"{name} {version}" for name, version in versions.items() if version)
+    return (
+        f"{machine['cpu']}, {machine['logical_cpus']} logical CPUs, {machine['memory_gib']} GiB; "
+        f"{machine['os']}; Python {machine['python']}; {tools}; commit {machine['commit']}"
+    )
+
+
+def profile_lines(profile: dict) -> list[str]:
+    if "error" in profile:
+        return [f"Profile: {profile['error']}", ""]
+    lines = [f"Profile ({profile.get('tool', 'profile')}, {profile.get('seconds')} s):", ""]
+    if "threads" in profile:
+        for group, thread in profile["threads"].items():
+            lines.append(
+                f"- thread `{group}` ({thread['threads']} thread(s)): on CPU "
+                f"{thread['on_cpu_share_of_wall']:.0%} of the wall clock"
+            )
+            lines.append(
+                "  - self: "
+                + "; ".join(f"{name} {share:.0%}" for name, share in thread["top_self"][:8])
+            )
+            lines.append(
+                "  - inclusive: "
+                + "; ".join(f"{name} {share:.0%}" for name, share in thread["top_inclusive"][:8])
+            )
+    for key, value in profile.items():
+        if key not in {"threads", "tool", "seconds", "rate_hz", "raw"}:
+            lines.append(f"- {key}: {_value(value)}")
+    lines.append("")
+    return lines
+
+
+def _section(result: dict) -> list[str]:
+    verdict = "met" if result["met"] else "**missed**"
+    lines = [
+        f"## {result['title']}",
+        "",
+        f"`{json.dumps({k: result[k] for k in ('metric', 'ratio', 'goal')})}` (goal {verdict})",
+        "",
+        f"Command: `.venv/bin/python -m bench.{COMMANDS[result['metric']]}`; run "
+        f"{result['started_at']}, {result['duration_seconds']} s; load average before "
+        f"{result['load_average_before']}, after {result['load_average_after']}.",
+        "",
+        f"Machine: {_machine(result['machine'])}.",
+        "",
+        "| figure | value |",
+        "| --- | --- |",
+    ]
+    lines += [f"| {name} | {_value(value)} |" for name, value in result["figures"].items()]
+    lines.append("")
+    lines += [f"- {note}" for note in result.get("notes", [])]
+    if result.get("notes"):
+        lines.append("")
+    if result.get("profile"):
+        lines += profile_lines(result["profile"])
+    return lines
+
+
+def write_report(path: Path = DOC) -> Path:
+    """Render every stored result into `path`."""
+    results = {}
+    for file in sorted(RESULTS_DIR.glob("*.json")):
+        result = json.loads(file.read_text())
+        results[result["metric"]] = result
+    lines = [INTRO]
+    lines += ["| metric | ratio | goal | met |", "| --- | --- | --- | --- |"]
+    for metric in ORDER:
+        if metric in results:
+            result = results[metric]
+            lines.append(
+                f"| {metric} | {result['ratio']} | {result['goal']} | "
+                f"{'yes' if result['met'] else 'no'} |"
+            )
+        else:
+            lines.append(f"| {metric} | not run yet | | |")
+    lines.append("")
+    for metric in ORDER:
+        if metric in results:
+            lines += _section(results[metric])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines).rstrip() + "\n")
+    return path
+
+
+if __name__ == "__main__":
+    print(write_report().relative_to(ROOT))

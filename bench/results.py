@@ -1,0 +1,143 @@
+"""How a benchmark's result is printed (figures, then one JSON line) and kept."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.machine import load_average, machine_info
+from bench.project import (
+    DBT_VENV,
+    QUICK_DIR,
+    RESULTS_DIR,
+    ROOT,
+    TARGET_VENV,
+    WORK_DIR,
+    BenchError,
+    plugin_version,
+)
+from bench.report import profile_lines, write_report
+
+
+@dataclass
+class Result:
+    """One benchmark's outcome: figures for people, one JSON line for machines."""
+
+    metric: str
+    ratio: float
+    goal: str
+    title: str
+    quick: bool
+    figures: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    profile: dict[str, Any] | None = None
+
+    @property
+    def met(self) -> bool:
+        operator, _, bound = self.goal.partition(" ")
+        value = float(bound)
+        return self.ratio >= value if operator == ">=" else self.ratio <= value
+
+    def summary_line(self) -> dict[str, Any]:
+        return {"metric": self.metric, "ratio": round(self.ratio, 3), "goal": self.goal}
+
+    def save(
+        self, machine: dict[str, Any], started: str, seconds: float, load: list[float]
+    ) -> Path:
+        directory = QUICK_DIR if self.quick else RESULTS_DIR
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{self.metric}.json"
+        payload = {
+            **self.summary_line(),
+            "met": self.met,
+            "title": self.title,
+            "quick": self.quick,
+            "started_at": started,
+            "duration_seconds": round(seconds, 1),
+            "load_average_before": load,
+            "load_average_after": load_average(),
+            "machine": machine,
+            "figures": self.figures,
+            "notes": self.notes,
+            "profile": self.profile,
+        }
+        path.write_text(json.dumps(payload, indent=2) + "\n")
+        return path
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 100 else f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return json.dumps(value) if isinstance(value, dict | list) else str(value)
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    cli = argparse.ArgumentParser(description=description)
+    cli.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny sizes for a smoke test; the result goes to output/bench/quick, not the docs",
+    )
+    cli.add_argument(
+        "--no-profile",
+        action="store_true",
+        help="skip the profile taken when the goal is missed",
+    )
+    return cli
+
+
+def workdir(metric: str, quick: bool) -> Path:
+    path = (QUICK_DIR if quick else WORK_DIR) / metric
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    return path
+
+
+def main(
+    metric: str,
+    measure: Callable[[argparse.Namespace], Result],
+    description: str,
+    argv: Sequence[str] | None = None,
+) -> int:
+    """Run `measure(args) -> Result`, print its figures and, last, its JSON line."""
+    args = parser(description).parse_args(argv)
+    machine = machine_info()
+    machine["plugin_versions"] = {
+        "target-duckdb": plugin_version(TARGET_VENV, "target-duckdb"),
+        "dbt-core": plugin_version(DBT_VENV, "dbt-core"),
+        "dbt-duckdb": plugin_version(DBT_VENV, "dbt-duckdb"),
+    }
+    load = load_average()
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    clock = time.perf_counter()
+    if args.quick:
+        args.no_profile = True  # a smoke test checks the output, not the speed
+    try:
+        result: Result = measure(args)
+    except BenchError as exc:
+        print(f"{metric}: {exc}", file=sys.stderr)
+        return 1
+    seconds = time.perf_counter() - clock
+    path = result.save(machine, started, seconds, load)
+    if not result.quick:
+        write_report()
+    print(f"{result.title}{' (quick)' if result.quick else ''}")
+    for name, value in result.figures.items():
+        print(f"  {name}: {_format(value)}")
+    for note in result.notes:
+        print(f"  note: {note}")
+    if result.profile:
+        print("\n".join(f"  {line}" for line in profile_lines(result.profile) if line))
+    print(f"  goal {'met' if result.met else 'MISSED'}; saved {path.relative_to(ROOT)}")
+    print(json.dumps(result.summary_line()), flush=True)
+    return 0

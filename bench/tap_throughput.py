@@ -1,0 +1,108 @@
+"""Benchmark 1: the tap's records/s into /dev/null against the raw parse limit.
+
+The tap reads an unpaced local stream (the dev configuration: 7-day windows, one request in
+flight) with stdout to /dev/null. The raw limit is measured in the same run on the same
+bytes: every request body the tap sent is replayed alone (seeded, so byte-identical), the
+responses are kept in memory, and each record is parsed and re-serialised as a JSON line
+with orjson. The ratio is tap records/s over raw records/s; goal >= 0.33.
+
+    .venv/bin/python -m bench.tap_throughput [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date
+
+from bench import capture
+from bench.processes import run_tap, run_timed, tap_transactions
+from bench.profile import profile_command
+from bench.project import TAP, BenchError, days, tap_config
+from bench.results import Result, main, workdir
+from bench.server import SimtomProcess
+
+METRIC = "tap_vs_raw_parse"
+GOAL = ">= 0.33"
+FIRST_DAY = date(2024, 3, 4)  # a Monday: whole aligned 7-day windows
+FULL_DAYS, QUICK_DAYS = 56, 3
+QUICK_VOLUME = 200
+RAW_REPEATS = 3
+
+
+def measure(args: argparse.Namespace) -> Result:
+    work = workdir(METRIC, args.quick)
+    start, end = days(FIRST_DAY, QUICK_DAYS if args.quick else FULL_DAYS)
+    overrides = {"base_daily_volume": QUICK_VOLUME} if args.quick else {}
+    with SimtomProcess(work) as server:
+        config = tap_config(server.url, start, end, **overrides)
+        startup = run_timed([str(TAP), "--about"], work / "tap-about.log").check()
+        server_cpu_before = server.cpu_seconds()
+        tap = run_tap(config, work, "tap")
+        server_cpu = server.cpu_seconds() - server_cpu_before
+        emitted = tap_transactions(tap.log_path)
+        bodies = server.requests()
+        captured = [capture.capture(server.url, body) for body in bodies]
+        records = sum(capture.count_records(body) for body in captured)
+        if records != emitted:
+            raise BenchError(
+                f"the tap emitted {emitted} transactions but the same requests hold {records}"
+            )
+        timings, cpu_timings = [], []
+        with open(os.devnull, "wb") as sink:
+            for _ in range(RAW_REPEATS):
+                parsed, seconds, cpu = capture.parse_and_reserialize(captured, sink)
+                timings.append(seconds)
+                cpu_timings.append(cpu)
+        raw_seconds = min(timings)
+        raw_cpu = min(cpu_timings)
+        size = sum(len(body) for body in captured)
+        tap_rate = records / tap.seconds
+        raw_rate = parsed / raw_seconds
+        ratio = tap_rate / raw_rate
+        figures = {
+            "days": (end - start).days + 1,
+            "requests": len(bodies),
+            "base_daily_volume": config["base_daily_volume"],
+            "window_days": config["window_days"],
+            "max_parallel_requests": config["max_parallel_requests"],
+            "transactions": records,
+            "response_megabytes": round(size / 1e6, 1),
+            "tap_wall_seconds": round(tap.seconds, 2),
+            "tap_records_per_second": round(tap_rate),
+            "tap_cpu_seconds": round(tap.cpu_seconds, 2),
+            "tap_cpu_utilisation": round(tap.cpu_seconds / tap.seconds, 2),
+            "tap_peak_rss_mib": round(tap.max_rss_bytes / 2**20, 1),
+            "tap_startup_seconds (tap --about)": round(startup.seconds, 2),
+            "server_cpu_seconds_during_tap_run": round(server_cpu, 2),
+            "raw_parse_seconds (best of 3)": round(raw_seconds, 3),
+            "raw_parse_seconds_all": [round(seconds, 3) for seconds in timings],
+            "raw_records_per_second": round(raw_rate),
+            "raw_megabytes_per_second": round(size / 1e6 / raw_seconds, 1),
+            # The same ratio per CPU second: what the ratio would be on an idle machine with a
+            # free core for the server (other work on the host stretches wall clocks).
+            "tap_records_per_cpu_second": round(records / tap.cpu_seconds),
+            "raw_records_per_cpu_second": round(parsed / raw_cpu),
+            "ratio_per_cpu_second": round((records / tap.cpu_seconds) / (parsed / raw_cpu), 3),
+        }
+        notes = [
+            "tap wall time is the whole process, interpreter start-up included",
+            "the server runs in its own process; its CPU time shows how much of the tap's "
+            "wall clock it could have cost",
+        ]
+        result = Result(
+            METRIC, ratio, GOAL, "Tap throughput vs raw parse", args.quick, figures, notes
+        )
+        if not result.met and not args.no_profile:
+            config_path = work / "tap.config.json"
+            result.profile = profile_command(
+                [str(TAP), "--config", str(config_path)],
+                work / "tap.pyspy.txt",
+                work / "tap-profile.log",
+            )
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main(METRIC, measure, __doc__.splitlines()[0]))

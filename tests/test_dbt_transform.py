@@ -1,0 +1,187 @@
+"""The dbt transform on DuckDB over local-server data, through Meltano's dbt-duckdb utility.
+
+Real parts only: the local simtom-compatible server over loopback, `meltano run` of the tap
+into target-duckdb, and `meltano invoke dbt-duckdb ...` (meltano-dbt-ext running dbt).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import Project, days_between
+
+pytestmark = [pytest.mark.job, pytest.mark.slow]
+
+WEEK_START, WEEK_END = "2024-11-25", "2024-12-01"
+LABELS = {"will_default", "days_to_first_missed_payment"}
+# A lookback of one day makes the incremental window easy to state: the last merged day.
+LOOKBACK = json.dumps({"bnpl_lookback_days": 1})
+
+
+def extract(project: Project, start: str, end: str, *extra: str) -> None:
+    """`meltano run` the tap into DuckDB for START..END (continuing from state unless told)."""
+    run = project.meltano(
+        "run",
+        *extra,
+        "tap-simtom-bnpl",
+        "target-duckdb",
+        TAP_SIMTOM_BNPL_START_DATE=start,
+        TAP_SIMTOM_BNPL_END_DATE=end,
+    )
+    assert run.returncode == 0, run.tail()
+
+
+def dbt(project: Project, *args: str) -> dict:
+    """`meltano invoke dbt-duckdb ARGS`; returns dbt's run_results.json for the invocation."""
+    run = project.meltano("invoke", "dbt-duckdb", *args)
+    assert run.returncode == 0, run.tail()
+    return json.loads((project.workdir / "dbt-target" / "run_results.json").read_text())
+
+
+def invocation_per_day(project: Project, model: str) -> dict[str, set[str]]:
+    """{day: invocation ids that last wrote the model's rows of that day}."""
+    per_day: dict[str, set[str]] = {}
+    for day, invocation in project.query(
+        f"SELECT DISTINCT transaction_date::VARCHAR, dbt_invocation_id FROM marts.{model}"
+    ):
+        per_day.setdefault(day, set()).add(invocation)
+    return per_day
+
+
+def days_written_by(project: Project, model: str, invocation_id: str) -> list[str]:
+    rows = project.query(
+        f"SELECT DISTINCT transaction_date::VARCHAR FROM marts.{model} "
+        "WHERE dbt_invocation_id = ? ORDER BY 1",
+        [invocation_id],
+    )
+    return [day for (day,) in rows]
+
+
+def test_dbt_build_passes_on_a_week_and_exports_the_training_set(project: Project) -> None:
+    extract(project, WEEK_START, WEEK_END)
+
+    results = dbt(project, "build")
+    statuses = {result["unique_id"]: result["status"] for result in results["results"]}
+    assert statuses, "dbt build ran nothing"
+    assert {status for status in statuses.values()} <= {"success", "pass"}, statuses
+    unit_tests = [uid for uid in statuses if uid.startswith("unit_test.")]
+    data_tests = [uid for uid in statuses if uid.startswith("test.")]
+    assert len(unit_tests) >= 4
+    assert len(data_tests) >= 100
+    for singular in (
+        "assert_amount_equals_product_price",
+        "assert_first_payment_is_quarter_of_amount",
+        "assert_missed_payment_days_only_for_defaults",
+        "assert_risk_level_matches_risk_score_band",
+        "assert_reconciliation_balanced",
+        "assert_ml_features_history_strictly_earlier",
+    ):
+        assert f"test.bnpl.{singular}" in statuses
+
+    # Every day of the week reached the marts whole, and the features mart holds no label.
+    raw = project.raw_transactions_per_day()
+    assert list(raw) == days_between(WEEK_START, WEEK_END)
+    mart = project.per_day(
+        "SELECT transaction_date, count(*) FROM marts.mart_bnpl_transactions GROUP BY 1 ORDER BY 1"
+    )
+    assert mart == raw
+    feature_columns = {
+        name
+        for (name,) in project.query(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'marts' AND table_name = 'mart_bnpl_ml_features'"
+        )
+    }
+    assert feature_columns and not feature_columns & LABELS
+    for layer in ("staging", "intermediate", "marts"):
+        (tables,) = project.query(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ?", [layer]
+        )[0]
+        assert tables > 0, f"nothing landed in schema {layer}"
+
+    docs = project.meltano("invoke", "dbt-duckdb:docs-generate")
+    assert docs.returncode == 0, docs.tail()
+    catalog = json.loads((project.workdir / "dbt-target" / "catalog.json").read_text())
+    assert "model.bnpl.mart_bnpl_ml_training_set" in catalog["nodes"]
+
+    export_dir = project.workdir / "training_set"
+    export = project.meltano(
+        "invoke", "dbt-duckdb:export-training-set", BNPL_EXPORT_URI=str(export_dir)
+    )
+    assert export.returncode == 0, export.tail()
+    expected = dict(
+        project.query(
+            "SELECT dataset_split, count(*) FROM marts.mart_bnpl_ml_training_set GROUP BY 1"
+        )
+    )
+    assert set(expected) == {"train", "validation", "test"}
+    split_days: dict[str, tuple[str, str]] = {}
+    for split, rows in expected.items():
+        files = sorted((export_dir / f"dataset_split={split}").glob("*.parquet"))
+        assert files, f"no Parquet file for split {split}"
+        pattern = str(export_dir / f"dataset_split={split}" / "*.parquet")
+        count, first, last, labelled = project.query(
+            "SELECT count(*), min(transaction_date)::VARCHAR, max(transaction_date)::VARCHAR, "
+            "count(will_default) FROM read_parquet(?)",
+            [pattern],
+        )[0]
+        assert count == rows == labelled
+        split_days[split] = (first, last)
+    assert split_days["train"][1] < split_days["validation"][0]
+    assert split_days["validation"][1] < split_days["test"][0]
+
+
+def test_incremental_run_touches_only_new_days_and_the_lookback(project: Project) -> None:
+    first_days = days_between(WEEK_START, "2024-11-29")
+    new_days = days_between("2024-11-30", WEEK_END)
+    incremental = ("mart_bnpl_transactions", "mart_bnpl_ml_features", "mart_bnpl_daily_kpis")
+
+    extract(project, WEEK_START, "2024-11-29")
+    first = dbt(project, "build", "--vars", LOOKBACK)
+    first_id = first["metadata"]["invocation_id"]
+    for model in incremental:
+        assert days_written_by(project, model, first_id) == first_days
+
+    # Daily run: the tap continues from its state with the two new days only.
+    extract(project, WEEK_START, WEEK_END)
+    second = dbt(project, "build", "--vars", LOOKBACK)
+    second_id = second["metadata"]["invocation_id"]
+    for model in incremental:
+        # New days plus the one lookback day are rewritten; older days keep the first run's rows.
+        assert days_written_by(project, model, second_id) == ["2024-11-29", *new_days], model
+        untouched = invocation_per_day(project, model)
+        assert all(untouched[day] == {first_id} for day in first_days[:-1]), model
+    raw = project.raw_transactions_per_day()
+    mart = project.per_day(
+        "SELECT transaction_date, count(*) FROM marts.mart_bnpl_transactions GROUP BY 1 ORDER BY 1"
+    )
+    assert mart == raw
+
+    # A replayed old day (re-extracted alone, outside the lookback) is merged again; nothing
+    # else is touched but the lookback day, and the day still holds each transaction once.
+    extract(project, "2024-11-26", "2024-11-26", "--full-refresh")
+    third = dbt(project, "build", "--vars", LOOKBACK)
+    third_id = third["metadata"]["invocation_id"]
+    assert days_written_by(project, "mart_bnpl_transactions", third_id) == [
+        "2024-11-26",
+        WEEK_END,
+    ]
+    replay_run = project.query(
+        "SELECT DISTINCT extraction_run_id FROM marts.mart_bnpl_transactions "
+        "WHERE transaction_date = '2024-11-26'"
+    )
+    assert len(replay_run) == 1
+    assert project.raw_transactions_per_day() == raw
+    assert (
+        project.per_day(
+            "SELECT transaction_date, count(*) FROM marts.mart_bnpl_transactions "
+            "GROUP BY 1 ORDER BY 1"
+        )
+        == raw
+    )
+    (unbalanced,) = project.query(
+        "SELECT count(*) FROM marts.mart_bnpl_reconciliation WHERE NOT is_balanced"
+    )[0]
+    assert unbalanced == 0
