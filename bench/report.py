@@ -44,6 +44,8 @@ loopback; every ratio divides two figures measured in the same run, on the same 
 
 
 def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:,.3f}" if abs(value) < 100 else f"{value:,.1f}"
     if isinstance(value, int):
@@ -62,29 +64,64 @@ def _machine(machine: dict) -> str:
     )
 
 
+def _threads(threads: dict, indent: str) -> list[str]:
+    lines = []
+    for group, thread in threads.items():
+        lines.append(
+            f"{indent}- thread `{group}` ({thread['threads']} thread(s)): on CPU "
+            f"{thread['on_cpu_share_of_wall']:.0%} of the wall clock"
+        )
+        lines.append(
+            f"{indent}  - self: "
+            + "; ".join(f"{name} {share:.0%}" for name, share in thread["top_self"][:8])
+        )
+        lines.append(
+            f"{indent}  - inclusive: "
+            + "; ".join(f"{name} {share:.0%}" for name, share in thread["top_inclusive"][:8])
+        )
+    return lines
+
+
+def _entries(profile: dict, indent: str) -> list[str]:
+    lines = []
+    for key, value in profile.items():
+        if key in {"tool", "seconds", "rate_hz", "raw"}:
+            continue
+        if key == "threads":
+            lines += _threads(value, indent)
+        elif key == "per_process":
+            for label, sub in value.items():
+                seconds = f", {sub['seconds']} s sampled" if "seconds" in sub else ""
+                lines.append(f"{indent}- process `{label}`{seconds}:")
+                lines += _entries(sub, indent + "  ")
+        elif key == "slowest_nodes":
+            lines.append(
+                f"{indent}- slowest nodes: "
+                + "; ".join(f"`{name}` {seconds} s" for name, seconds in value)
+            )
+        elif key == "largest_live_allocations_at_end":
+            for item in value:
+                where = " <- ".join(item["where"][::-1][:3])
+                lines.append(f"{indent}- {item['mib']} MiB in {item['blocks']} blocks: {where}")
+        elif isinstance(value, dict) and key != "node_seconds_by_type":
+            lines.append(f"{indent}- {key}:")
+            lines += _entries(value, indent + "  ")
+        else:
+            lines.append(f"{indent}- {key}: {_value(value)}")
+    return lines
+
+
 def profile_lines(profile: dict) -> list[str]:
+    """A profile (py-spy summary, dbt node timings, tracemalloc) as Markdown lines."""
     if "error" in profile:
         return [f"Profile: {profile['error']}", ""]
-    lines = [f"Profile ({profile.get('tool', 'profile')}, {profile.get('seconds')} s):", ""]
-    if "threads" in profile:
-        for group, thread in profile["threads"].items():
-            lines.append(
-                f"- thread `{group}` ({thread['threads']} thread(s)): on CPU "
-                f"{thread['on_cpu_share_of_wall']:.0%} of the wall clock"
-            )
-            lines.append(
-                "  - self: "
-                + "; ".join(f"{name} {share:.0%}" for name, share in thread["top_self"][:8])
-            )
-            lines.append(
-                "  - inclusive: "
-                + "; ".join(f"{name} {share:.0%}" for name, share in thread["top_inclusive"][:8])
-            )
-    for key, value in profile.items():
-        if key not in {"threads", "tool", "seconds", "rate_hz", "raw"}:
-            lines.append(f"- {key}: {_value(value)}")
-    lines.append("")
-    return lines
+    seconds = f", {profile['seconds']} s" if "seconds" in profile else ""
+    return [
+        f"Profile ({profile.get('tool', 'see below')}{seconds}):",
+        "",
+        *_entries(profile, ""),
+        "",
+    ]
 
 
 def _section(result: dict) -> list[str]:
@@ -94,6 +131,11 @@ def _section(result: dict) -> list[str]:
         "",
         f"`{json.dumps({k: result[k] for k in ('metric', 'ratio', 'goal')})}` (goal {verdict})",
         "",
+        *(
+            f"Also: `{json.dumps({k: row[k] for k in ('metric', 'ratio', 'goal')})}` (goal "
+            f"{'met' if row['met'] else '**missed**'})\n"
+            for row in result.get("also", [])
+        ),
         f"Command: `.venv/bin/python -m bench.{COMMANDS[result['metric']]}`; run "
         f"{result['started_at']}, {result['duration_seconds']} s; load average before "
         f"{result['load_average_before']}, after {result['load_average_after']}.",
@@ -113,10 +155,10 @@ def _section(result: dict) -> list[str]:
     return lines
 
 
-def write_report(path: Path = DOC) -> Path:
-    """Render every stored result into `path`."""
+def write_report(path: Path = DOC, results_dir: Path = RESULTS_DIR) -> Path:
+    """Render every result stored in `results_dir` into `path`."""
     results = {}
-    for file in sorted(RESULTS_DIR.glob("*.json")):
+    for file in sorted(results_dir.glob("*.json")):
         result = json.loads(file.read_text())
         results[result["metric"]] = result
     lines = [INTRO]
@@ -124,10 +166,11 @@ def write_report(path: Path = DOC) -> Path:
     for metric in ORDER:
         if metric in results:
             result = results[metric]
-            lines.append(
-                f"| {metric} | {result['ratio']} | {result['goal']} | "
-                f"{'yes' if result['met'] else 'no'} |"
-            )
+            for row in [result, *result.get("also", [])]:
+                lines.append(
+                    f"| {row['metric']} | {row['ratio']} | {row['goal']} | "
+                    f"{'yes' if row['met'] else 'no'} |"
+                )
         else:
             lines.append(f"| {metric} | not run yet | | |")
     lines.append("")

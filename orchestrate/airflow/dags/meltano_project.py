@@ -192,25 +192,23 @@ def plugin_types(plugins: Iterable[Mapping[str, object]]) -> dict[str, str]:
     return {str(plugin["name"]): str(plugin["type"]) for plugin in plugins}
 
 
-def job_tokens(
-    job: str, jobs: Mapping[str, Sequence[str | Sequence[str]]], seen: tuple[str, ...] = ()
-) -> list[str]:
-    """The job's tasks as the flat list of blocks `meltano run <job>` executes, in order."""
-    if job in seen:
-        raise MeltanoProjectError(f"job {job}: refers to itself through {' -> '.join(seen)}")
+def job_tokens(job: str, jobs: Mapping[str, Sequence[object]]) -> list[str]:
+    """The job's tasks as the flat list of blocks `meltano run <job>` executes, in order.
+
+    Like Meltano (TaskSets.flat_args), nested task lists are flattened and each string is
+    split on whitespace; a job named inside another job's tasks is not expanded.
+    """
     if job not in jobs:
         raise MeltanoProjectError(f"job {job}: not defined in the project")
-    tokens: list[str] = []
-    for task in jobs[job]:
-        parts = [task] if isinstance(task, str) else list(task)
-        for part in parts:
-            for token in shlex.split(part):
-                # `meltano run` expands a job named among the blocks into that job's tasks.
-                if token in jobs:
-                    tokens.extend(job_tokens(token, jobs, (*seen, job)))
-                else:
-                    tokens.append(token)
-    return tokens
+
+    def flatten(tasks: object) -> list[str]:
+        if isinstance(tasks, str):
+            return tasks.split()
+        if isinstance(tasks, list | tuple):
+            return [token for task in tasks for token in flatten(task)]
+        raise MeltanoProjectError(f"job {job}: task {tasks!r} is neither a string nor a list")
+
+    return flatten(list(jobs[job]))
 
 
 def _safe_id(text: str) -> str:

@@ -22,6 +22,7 @@ import logging
 import secrets
 import select
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -117,6 +118,15 @@ class _HTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], app: SimtomServer) -> None:
         self.app = app
         super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up (a killed or timed-out tap) is routine for a public API,
+        # not a server fault: one line at debug instead of socketserver's traceback.
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            log.debug("%s: connection closed by the client (%s)", client_address[0], error)
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

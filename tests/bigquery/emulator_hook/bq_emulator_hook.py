@@ -7,6 +7,7 @@ venvs and `meltano run` -- while its BigQuery calls go to the emulator. It does 
 unless BNPL_BQ_EMULATOR_REST is set; production never sets it. What it changes, and why
 each is needed on the emulator only:
 
+- google.auth.default: anonymous credentials (sqlalchemy-bigquery asks for them first).
 - google.cloud.bigquery.Client: anonymous credentials and the emulator's REST URL
   (z3-target-bigquery has no endpoint setting; the quality gate's sqlalchemy-bigquery
   has none either; Google's auth servers are unreachable offline).
@@ -27,6 +28,15 @@ from types import ModuleType
 
 REST = os.environ.get("BNPL_BQ_EMULATOR_REST", "")
 GRPC = os.environ.get("BNPL_BQ_EMULATOR_GRPC", "")
+
+
+def _patch_google_auth(module: ModuleType) -> None:
+    from google.auth.credentials import AnonymousCredentials
+
+    def default(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202 - mirrors google.auth.default
+        return AnonymousCredentials(), os.environ.get("BNPL_GCP_PROJECT")
+
+    module.default = default
 
 
 def _patch_bigquery_client(module: ModuleType) -> None:
@@ -105,6 +115,7 @@ def _patch_dbt(module: ModuleType) -> None:
 
 
 PATCHES: dict[str, Callable[[ModuleType], None]] = {
+    "google.auth": _patch_google_auth,
     "google.cloud.bigquery.client": _patch_bigquery_client,
     "google.cloud.bigquery_storage_v1.services.big_query_read.client": _grpc_transport_patch(
         "BigQueryReadGrpcTransport"
