@@ -10,11 +10,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.processes import Finished, run_timed
-from bench.project import MELTANO, child_env, require
+from bench.project import MELTANO, SYS_DIR, child_env, require
 
 # Environment variables of the caller that would steer a benchmark's Meltano runs elsewhere.
 _LEAKY_PREFIXES = ("TAP_SIMTOM_BNPL_", "TARGET_DUCKDB_", "DBT_", "BNPL_")
-_LEAKY_NAMES = ("MELTANO_ENVIRONMENT", "MELTANO_DATABASE_URI", "MELTANO_STATE_BACKEND_URI")
+_LEAKY_NAMES = (
+    "MELTANO_ENVIRONMENT",
+    "MELTANO_DATABASE_URI",
+    "MELTANO_STATE_BACKEND_URI",
+    "MELTANO_SYS_DIR_ROOT",
+)
 
 
 @dataclass
@@ -30,6 +35,21 @@ class IsolatedMeltano:
     duckdb_path: Path
     overrides: dict[str, str] = field(default_factory=dict)
 
+    def sys_dir(self) -> Path:
+        """A Meltano system directory of this run's own, sharing the installed plugin venvs.
+
+        Meltano writes each run's plugin files (config, discovered catalog) under
+        `<sys dir>/run/<plugin>/`: two runs of the same project at the same time overwrite
+        each other's catalog there. The venvs are linked, never copied or reinstalled.
+        """
+        sys_dir = self.workdir / "meltano-sys"
+        for kind in ("extractors", "loaders", "utilities"):
+            link = sys_dir / kind
+            if not link.exists():
+                sys_dir.mkdir(parents=True, exist_ok=True)
+                link.symlink_to(SYS_DIR / kind, target_is_directory=True)
+        return sys_dir
+
     def env(self, **extra: str) -> dict[str, str]:
         env = {
             key: value
@@ -39,6 +59,7 @@ class IsolatedMeltano:
         env.update(
             {
                 "MELTANO_ENVIRONMENT": "dev",
+                "MELTANO_SYS_DIR_ROOT": str(self.sys_dir()),
                 "MELTANO_DATABASE_URI": f"sqlite:///{self.workdir / 'meltano.db'}",
                 "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
                 "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",

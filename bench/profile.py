@@ -25,7 +25,7 @@ from bench.project import child_env
 
 RATE_HZ = 100
 _LINE_NUMBER = re.compile(r":\d+\)$")
-_THREAD = re.compile(r"^thread \(\d+\): (?P<name>.*)$")
+_THREAD = re.compile(r"^thread \((?P<tid>\d+)\)(?:: (?P<name>.*))?$")
 # Frames every stack of a thread starts with: they say nothing about the cost.
 _TRIVIAL = ("threading.py", "<frozen runpy>", "click/core.py", "<module>")
 
@@ -52,15 +52,23 @@ def summarize(raw_path: Path, seconds: float, rate_hz: int = RATE_HZ, top: int =
     inclusive: dict[str, Counter] = defaultdict(Counter)
     samples: Counter = Counter()
     thread_ids: dict[str, set[str]] = defaultdict(set)
-    for line in raw_path.read_text(errors="replace").splitlines():
+    lines = raw_path.read_text(errors="replace").splitlines()
+    # py-spy names a thread only once it has seen its name: take it from any line.
+    names: dict[str, str] = {}
+    for line in lines:
+        head = _THREAD.match(line.split(";", 1)[0])
+        if head and head.group("name"):
+            names[head.group("tid")] = head.group("name").rsplit(" ", 1)[0]
+    for line in lines:
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
         frames = stack.split(";")
         head = _THREAD.match(frames[0])
         if head:
-            group = _thread_group(head.group("name"))
-            thread_ids[group].add(frames[0].split(":")[0])
+            tid = head.group("tid")
+            group = _thread_group(names.get(tid, f"thread-{tid}"))
+            thread_ids[group].add(tid)
             frames = frames[1:]
         else:
             group = "process"
@@ -74,11 +82,11 @@ def summarize(raw_path: Path, seconds: float, rate_hz: int = RATE_HZ, top: int =
                 inclusive[group][function] += n
     threads: dict[str, Any] = {}
     for group, total in samples.most_common():
-        wall_samples = max(seconds * rate_hz * max(1, len(thread_ids[group])), 1)
         threads[group] = {
             "threads": max(1, len(thread_ids[group])),
             "samples": total,
-            "on_cpu_share_of_wall": round(min(1.0, total / wall_samples), 3),
+            # Cores' worth of on-CPU time over the wall clock: 1.0 = one core busy throughout.
+            "on_cpu_cores": round(total / max(seconds * rate_hz, 1), 3),
             "top_self": [
                 [function, round(n / total, 3)] for function, n in own[group].most_common(top)
             ],

@@ -67,9 +67,10 @@ def _machine(machine: dict) -> str:
 def _threads(threads: dict, indent: str) -> list[str]:
     lines = []
     for group, thread in threads.items():
+        busy = thread.get("on_cpu_cores", thread.get("on_cpu_share_of_wall", 0.0))
         lines.append(
             f"{indent}- thread `{group}` ({thread['threads']} thread(s)): on CPU "
-            f"{thread['on_cpu_share_of_wall']:.0%} of the wall clock"
+            f"{busy:.0%} of the wall clock"
         )
         lines.append(
             f"{indent}  - self: "

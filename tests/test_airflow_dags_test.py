@@ -37,7 +37,8 @@ def airflow_env(project: Project) -> dict[str, str]:
 
 def task_states(project: Project, logical_date: str) -> list[tuple[str, str]]:
     """(task_id, state) of the daily DAG run at `logical_date`, in the order they started."""
-    con = sqlite3.connect(project.workdir / "airflow.db")
+    # Read-only: a missing database is an error, not a new empty file.
+    con = sqlite3.connect(f"file:{project.workdir / 'airflow.db'}?mode=ro", uri=True)
     try:
         return con.execute(
             "SELECT ti.task_id, ti.state FROM task_instance ti "

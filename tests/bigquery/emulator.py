@@ -42,7 +42,9 @@ def python313() -> Path:
     candidates = [os.environ.get("BNPL_PYTHON313", "")]
     try:
         root = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=True)
-        candidates += sorted(map(str, Path(root.stdout.strip(), "versions").glob("3.13*/bin/python")))
+        candidates += sorted(
+            map(str, Path(root.stdout.strip(), "versions").glob("3.13*/bin/python"))
+        )
     except (OSError, subprocess.CalledProcessError):
         pass
     candidates.append(shutil.which("python3.13") or "")
@@ -74,16 +76,36 @@ def install() -> float:
     # uv comes with Meltano in the project venv and installs this in seconds; pip takes ~70 s.
     uv = Path(sys.executable).with_name("uv")
     if uv.is_file():
-        subprocess.run([str(uv), "venv", "--quiet", "--python", str(python313()), str(VENV)], check=True)
         subprocess.run(
-            [str(uv), "pip", "install", "--quiet", "--compile-bytecode", "--python", python, "-r", str(REQUIREMENTS)],
+            [str(uv), "venv", "--quiet", "--python", str(python313()), str(VENV)], check=True
+        )
+        subprocess.run(
+            [
+                str(uv),
+                "pip",
+                "install",
+                "--quiet",
+                "--compile-bytecode",
+                "--python",
+                python,
+                "-r",
+                str(REQUIREMENTS),
+            ],
             check=True,
         )
     else:
         subprocess.run([str(python313()), "-m", "venv", str(VENV)], check=True)
         subprocess.run(
-            [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             "-r", str(REQUIREMENTS)],
+            [
+                python,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+                str(REQUIREMENTS),
+            ],
             check=True,
         )
     # Copy the extension binaries from the wheels into HOME/.duckdb, where DuckDB looks first.
@@ -121,7 +143,11 @@ def install_hook(venv: Path) -> Path:
     A .pth file, because Meltano removes PYTHONPATH from every plugin's environment.
     """
     site = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('purelib'))",
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -171,7 +197,9 @@ class Emulator:
 def start(data_dir: Path, log_path: Path, timeout: float = 60.0) -> Emulator:
     """Start the emulator on free loopback ports and wait until its REST API answers."""
     if not installed():
-        raise EmulatorError("the emulator is not installed: python tests/bigquery/emulator.py install")
+        raise EmulatorError(
+            "the emulator is not installed: python tests/bigquery/emulator.py install"
+        )
     data_dir.mkdir(parents=True, exist_ok=True)
     rest_port, grpc_port = free_port(), free_port()
     started = time.monotonic()
@@ -180,11 +208,16 @@ def start(data_dir: Path, log_path: Path, timeout: float = 60.0) -> Emulator:
         [
             str(VENV / "bin" / "local-bigquery"),
             "serve",
-            "--host", "127.0.0.1",
-            "--port", str(rest_port),
-            "--grpc-port", str(grpc_port),
-            "--project", PROJECT,
-            "--data-dir", str(data_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(rest_port),
+            "--grpc-port",
+            str(grpc_port),
+            "--project",
+            PROJECT,
+            "--data-dir",
+            str(data_dir),
         ],
         env={**os.environ, "HOME": str(HOME)},
         stdin=subprocess.DEVNULL,
@@ -221,8 +254,18 @@ def main(argv: list[str] | None = None) -> int:
         os.execve(
             VENV / "bin" / "local-bigquery",
             [
-                "local-bigquery", "serve", "--host", "127.0.0.1", "--port", "9050",
-                "--grpc-port", "9060", "--project", PROJECT, "--data-dir", str(args.data_dir),
+                "local-bigquery",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "9050",
+                "--grpc-port",
+                "9060",
+                "--project",
+                PROJECT,
+                "--data-dir",
+                str(args.data_dir),
             ],
             {**os.environ, "HOME": str(HOME)},
         )

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from bnpl_quality.config import WAREHOUSES, ConfigError, GateConfig, Tables
 from bnpl_quality.days import parse_days
 
@@ -36,6 +38,7 @@ ENV = {
     "band_low_slack": "BNPL_QUALITY_BAND_LOW_SLACK",
     "band_high_slack": "BNPL_QUALITY_BAND_HIGH_SLACK",
     "mix_tolerance": "BNPL_QUALITY_MIX_TOLERANCE",
+    "data_docs": "BNPL_QUALITY_DATA_DOCS",
 }
 
 
@@ -121,6 +124,15 @@ def build_parser() -> argparse.ArgumentParser:
         "runs_table",
     ):
         gate.add_argument("--" + key.replace("_", "-"), help=f"[{ENV[key]}]")
+    docs_flag = gate.add_mutually_exclusive_group()
+    docs_flag.add_argument(
+        "--data-docs",
+        dest="data_docs",
+        action="store_const",
+        const="true",
+        help=f"update Data Docs after the run [{ENV['data_docs']}; true]",
+    )
+    docs_flag.add_argument("--no-data-docs", dest="data_docs", action="store_const", const="false")
     gate.add_argument("--staging-date-column", help=f"[{ENV['staging_date_column']}]")
     gate.add_argument("--band-low-slack", help=f"[{ENV['band_low_slack']}; 0.5]")
     gate.add_argument("--band-high-slack", help=f"[{ENV['band_high_slack']}; 1.8]")
@@ -162,6 +174,7 @@ def config_from_args(args: argparse.Namespace) -> GateConfig:
         holiday_country=pick("holiday_country", "US"),
         fail_on_drift=_bool("fail_on_drift", pick("fail_on_drift", "false")),
         report_dir=Path(pick("report_dir", "output/quality")),
+        data_docs=_bool("data_docs", pick("data_docs", "true")),
         **{k: v for k, v in optional.items() if v is not None},
     )
 
@@ -190,6 +203,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return outcome.exit_code
     except ConfigError as exc:
         print(f"bnpl-quality: error: {exc}", file=sys.stderr)
+        return 2
+    except sa.exc.SQLAlchemyError as exc:
+        from bnpl_quality.results import first_line
+
+        print(f"bnpl-quality: error: warehouse query failed: {first_line(exc)}", file=sys.stderr)
         return 2
 
 

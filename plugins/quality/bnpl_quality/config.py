@@ -79,6 +79,8 @@ class GateConfig:
     default_rate_max: float = 0.20
     mix_tolerance: float = 0.05
     staging_date_column: str = "transaction_date"
+    # The checkpoint updates Data Docs on every run; `bnpl-quality docs` rebuilds them later.
+    data_docs: bool = True
 
     def __post_init__(self) -> None:
         if self.warehouse not in WAREHOUSES:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
+
+import sqlalchemy as sa
 
 from bnpl_quality.calendar import DayExpectation, expected_bands
 from bnpl_quality.config import ConfigError, GateConfig
@@ -14,6 +17,7 @@ from bnpl_quality.report import write_report
 from bnpl_quality.results import (
     EXAMPLE_LIMIT,
     GateOutcome,
+    first_line,
     jsonable,
     outcomes_from_checkpoint,
     result_rows,
@@ -61,6 +65,7 @@ def run_gate(config: GateConfig, gx: Any | None = None) -> GateOutcome:
                 batch,
                 build_suites(gx, inputs),
                 outcome.run_id,
+                data_docs=config.data_docs,
             )
             outcome.outcomes = outcomes_from_checkpoint(result)
             _add_examples(outcome, warehouse, batch)
@@ -106,12 +111,28 @@ def _add_examples(outcome: GateOutcome, warehouse: Warehouse, batch: str) -> Non
         if o.success or not o.unexpected_rows_query or o.error:
             continue
         query = substitute_batch(o.unexpected_rows_query, batch)
-        rows = warehouse.rows(f"SELECT * FROM ({query}) AS unexpected LIMIT {EXAMPLE_LIMIT}")
+        try:
+            rows = warehouse.rows(f"SELECT * FROM ({query}) AS unexpected LIMIT {EXAMPLE_LIMIT}")
+        except sa.exc.SQLAlchemyError as exc:
+            o.observed["examples_error"] = first_line(exc)
+            continue
         o.observed["examples"] = [{k: jsonable(v) for k, v in row.items()} for row in rows]
 
 
 def _daily_rows(inputs: SuiteInputs, warehouse: Warehouse, batch: str) -> list[dict[str, Any]]:
-    rows = warehouse.rows(reconciliation_query(inputs, batch=f"({batch})", mismatches_only=False))
+    query = reconciliation_query(inputs, batch=f"({batch})", mismatches_only=False)
+    try:
+        rows = warehouse.rows(query)
+    except sa.exc.SQLAlchemyError:
+        # A table the checks could not read (the expectations already failed on it): the
+        # report still shows the days, from raw alone.
+        rows = warehouse.rows(
+            reconciliation_query(
+                replace(inputs, staging=None, quarantine=None),
+                batch=f"({batch})",
+                mismatches_only=False,
+            )
+        )
     by_day = {jsonable(r["day"]): r for r in rows}
     daily = []
     for day, expected in inputs.expectations.items():

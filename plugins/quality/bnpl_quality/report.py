@@ -46,7 +46,8 @@ def render(
         f"days checked: <b>{escape(outcome.checked_label or 'none')}</b> "
         f"({len(outcome.days)}); {outcome.duration_seconds:.1f} s; "
         f"statistical drift {'fails' if config.fail_on_drift else 'warns'}. "
-        f"<a href='{escape(docs)}'>Great Expectations Data Docs</a>.",
+        f"<a href='{escape(docs)}'>Great Expectations Data Docs</a>"
+        f"{'' if config.data_docs else ' (not updated by this run)'}.",
         "</p>",
     ]
     if outcome.daily:

@@ -148,6 +148,12 @@ def _round(value: Any) -> Any:
     return round(value, 6) if isinstance(value, float) else jsonable(value)
 
 
+def first_line(error: BaseException) -> str:
+    """An exception as one line (database errors carry the whole statement after it)."""
+    text = str(getattr(error, "orig", None) or error).strip()
+    return (text.splitlines() or [type(error).__name__])[0][:300]
+
+
 def _exception_message(info: Any) -> str | None:
     """GX reports a failed metric as nested dicts; keep the first message, one line."""
     if not info:

@@ -27,7 +27,8 @@ def duckdb_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def config(tmp_path: Path, duckdb_path: Path) -> GateConfig:
-    return GateConfig(duckdb_path=duckdb_path, report_dir=tmp_path / "quality")
+    # Data Docs cost a second a run; the tests that look at them turn them on.
+    return GateConfig(duckdb_path=duckdb_path, report_dir=tmp_path / "quality", data_docs=False)
 
 
 @pytest.fixture

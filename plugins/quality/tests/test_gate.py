@@ -40,7 +40,7 @@ def clean_week(duckdb_path):
 
 
 def test_clean_week_passes_and_records_every_result(gate, clean_week, config):
-    outcome = gate()
+    outcome = gate(data_docs=True)
     assert outcome.verdict == PASS, [o.short() for o in outcome.outcomes if not o.success]
     assert outcome.exit_code == 0
     assert outcome.checked_label == "2024-11-25..2024-12-01"
@@ -210,3 +210,25 @@ def test_window_before_first_day_counts_as_day_after_previous_load(gate, duckdb_
     outcome = gate()
     assert outcome.verdict == PASS
     assert [d["day_type"] for d in outcome.daily] == ["weekday", "weekend", "weekend"]
+
+
+def test_unreadable_staging_fails_the_gate_and_is_recorded(gate, clean_week):
+    # A staging view whose table went away: the checks on it error, the gate says so.
+    execute(
+        clean_week,
+        "DROP TABLE staging.stg_simtom__transactions",
+        "CREATE TABLE raw.gone AS SELECT * FROM raw.transactions",
+        "CREATE VIEW staging.stg_simtom__transactions AS SELECT * FROM raw.gone",
+        "DROP TABLE raw.gone",
+    )
+    outcome = gate()
+    assert outcome.verdict == FAIL
+    errors = [o for o in outcome.outcomes if o.error]
+    assert {o.description.split(" (")[0] for o in errors} == {
+        "no day loaded twice in staging",
+        "extracted equals loaded per day",
+    }
+    assert all("gone" in o.error and "\n" not in o.error for o in errors)
+    assert len(outcome.daily) == 7 and outcome.daily[0]["staged"] is None
+    rows, run = results(clean_week, outcome.run_id)
+    assert run[0] == "FAIL" and sum(not ok for _, _, ok, _, _ in rows) == 2

@@ -33,7 +33,7 @@ GRPC = os.environ.get("BNPL_BQ_EMULATOR_GRPC", "")
 def _patch_google_auth(module: ModuleType) -> None:
     from google.auth.credentials import AnonymousCredentials
 
-    def default(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202 - mirrors google.auth.default
+    def default(*_args, **_kwargs):
         return AnonymousCredentials(), os.environ.get("BNPL_GCP_PROJECT")
 
     module.default = default
@@ -47,7 +47,7 @@ def _patch_bigquery_client(module: ModuleType) -> None:
     original = module.Client.__init__
     signature = inspect.signature(original)
 
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN001 - mirrors Client.__init__
+    def __init__(self, *args, **kwargs) -> None:
         # dbt-bigquery passes project and credentials positionally.
         bound = signature.bind(self, *args, **kwargs)
         bound.arguments["credentials"] = AnonymousCredentials()
@@ -65,14 +65,15 @@ def _grpc_transport_patch(transport_attr: str) -> Callable[[ModuleType], None]:
         client_cls = next(
             value
             for name, value in vars(module).items()
-            if name.endswith("Client") and not name.endswith("AsyncClient")
+            if name.endswith("Client")
+            and not name.endswith("AsyncClient")
             and isinstance(value, type)
         )
         transport_module = importlib.import_module(f"{module.__package__}.transports.grpc")
         transport_cls = getattr(transport_module, transport_attr)
         original = client_cls.__init__
 
-        def __init__(self, *args, **kwargs) -> None:  # noqa: ANN001 - mirrors the client
+        def __init__(self, *args, **kwargs) -> None:
             kwargs.pop("credentials", None)
             kwargs.pop("client_options", None)
             kwargs["transport"] = transport_cls(
@@ -91,13 +92,13 @@ def _grpc_transport_patch(transport_attr: str) -> Callable[[ModuleType], None]:
 def _patch_target_compressor(module: ModuleType) -> None:
     import io
 
-    def __init__(self) -> None:  # noqa: ANN001 - mirrors Compressor.__init__
+    def __init__(self) -> None:
         self._compressor = None
         self._closed = False
         self._buffer = io.BytesIO()
         self._gzip = self._buffer
 
-    def close(self) -> None:  # noqa: ANN001
+    def close(self) -> None:
         if not self._closed:
             self._buffer.flush()
             self._buffer.seek(0)
@@ -133,7 +134,7 @@ class _PatchingLoader(importlib.abc.Loader):
         self._loader = loader
         self._patch = patch
 
-    def create_module(self, spec):  # noqa: ANN001, ANN201 - importlib protocol
+    def create_module(self, spec):
         return self._loader.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
@@ -144,7 +145,7 @@ class _PatchingLoader(importlib.abc.Loader):
 class _PatchingFinder(importlib.abc.MetaPathFinder):
     """Patches a module right after its first import, so untouched processes pay nothing."""
 
-    def find_spec(self, fullname, path, target=None):  # noqa: ANN001, ANN201
+    def find_spec(self, fullname, path, target=None):
         patch = PATCHES.get(fullname)
         if patch is None:
             return None

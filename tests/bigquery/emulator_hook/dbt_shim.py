@@ -27,7 +27,7 @@ def install(connections: ModuleType) -> None:
     manager = connections.BigQueryConnectionManager
     original = manager.raw_execute
 
-    def raw_execute(self, *args, **kwargs):  # noqa: ANN001, ANN202 - mirrors dbt's method
+    def raw_execute(self, *args, **kwargs):
         query_job, iterator = original(self, *args, **kwargs)
         _fill_destination(query_job)
         return query_job, iterator

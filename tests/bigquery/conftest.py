@@ -1,0 +1,127 @@
+"""Fixtures for the production path on the local BigQuery emulator.
+
+One emulator process per test session (installed into .cache/bq-emulator on first use);
+each test gets its own GCP project id on it, so its datasets, Meltano state, dbt target
+folder and quality reports are its own. The plugin venvs are the real ones under .meltano/
+(`make install`); the emulator hook (emulator_hook/) is what points them at the emulator.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from tap_simtom_bnpl.simtom_local import SimtomServer
+
+from conftest import ROOT, Project
+
+from . import emulator
+from .bq_rest import BigQueryRest
+
+# Plugin venvs that talk to BigQuery in the prod job.
+BIGQUERY_PLUGIN_VENVS = (
+    ".meltano/loaders/target-bigquery/venv",
+    ".meltano/utilities/dbt-bigquery/venv",
+    ".meltano/utilities/quality/venv",
+    ".meltano/utilities/load-check/venv",
+)
+# The load check runs from whichever venv holds the Google client: its own Meltano utility
+# once meltano.yml defines it, otherwise the loader's.
+CHECK_LOAD_PYTHONS = (
+    ".meltano/utilities/load-check/venv/bin/python",
+    ".meltano/loaders/target-bigquery/venv/bin/python",
+)
+
+_timings: dict[str, float] = {}
+
+
+@pytest.fixture(scope="session")
+def bq_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[emulator.Emulator]:
+    """The emulator on free loopback ports, its hook installed in the BigQuery plugin venvs."""
+    missing = [venv for venv in BIGQUERY_PLUGIN_VENVS[:3] if not (ROOT / venv).is_dir()]
+    if missing:
+        pytest.fail(f"plugins not installed ({', '.join(missing)}): run `make install` first")
+    _timings["emulator install (s)"] = emulator.install()
+    for venv in BIGQUERY_PLUGIN_VENVS:
+        if (ROOT / venv).is_dir():
+            emulator.install_hook(ROOT / venv)
+    workdir = tmp_path_factory.mktemp("bq-emulator")
+    running = emulator.start(workdir / "data", workdir / "emulator.log")
+    _timings["emulator start-up (s)"] = running.startup_seconds
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _timings:
+        terminalreporter.section("BigQuery emulator")
+        for name, seconds in _timings.items():
+            terminalreporter.write_line(f"{name}: {seconds:.1f}")
+
+
+@dataclass
+class BigQueryProject(Project):
+    """The Meltano project in its prod environment, its BigQuery being the emulator."""
+
+    emulator_rest: str = ""
+    emulator_grpc: str = ""
+    gcp_project: str = ""
+
+    @property
+    def bq(self) -> BigQueryRest:
+        return BigQueryRest(self.emulator_rest, self.gcp_project)
+
+    def check_load(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """scripts/check_load.py on this project's bnpl_raw, as the job runs it after a load."""
+        python = next(ROOT / path for path in CHECK_LOAD_PYTHONS if (ROOT / path).is_file())
+        return subprocess.run(
+            [
+                str(python),
+                str(ROOT / "scripts" / "check_load.py"),
+                "--warehouse",
+                "bigquery",
+                *args,
+            ],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+
+@pytest.fixture
+def bq_project(
+    tmp_path: Path, simtom_server: SimtomServer, bq_emulator: emulator.Emulator
+) -> BigQueryProject:
+    # A project id of the test's own: the emulator keeps each project's datasets apart.
+    gcp_project = f"bnpl-test-{os.getpid()}-{time.monotonic_ns() % 10**9}"
+    extra_env = {
+        "MELTANO_ENVIRONMENT": "prod",
+        "BNPL_GCP_PROJECT": gcp_project,
+        "BNPL_BQ_LOCATION": "US",
+        # Read by the emulator hook only; production never sets them.
+        "BNPL_BQ_EMULATOR_REST": bq_emulator.rest_url,
+        "BNPL_BQ_EMULATOR_GRPC": bq_emulator.grpc_address,
+        # dbt-bigquery's own endpoint override, and the offline auth method: a dummy token.
+        "BNPL_BQ_API_ENDPOINT": bq_emulator.rest_url,
+        "BNPL_BQ_AUTH_METHOD": "oauth-secrets",
+        "BNPL_BQ_OAUTH_TOKEN": "emulator-token",
+        "BNPL_QUALITY_WAREHOUSE": "bigquery",
+        "BNPL_LOAD_CHECK_WAREHOUSE": "bigquery",
+    }
+    return BigQueryProject(
+        workdir=tmp_path,
+        api_url=simtom_server.url,
+        extra_env=extra_env,
+        emulator_rest=bq_emulator.rest_url,
+        emulator_grpc=bq_emulator.grpc_address,
+        gcp_project=gcp_project,
+    )

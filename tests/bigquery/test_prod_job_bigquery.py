@@ -1,0 +1,185 @@
+"""The production job on BigQuery, run for real against the local BigQuery emulator.
+
+`meltano run daily-bigquery` in the prod environment: the tap against the local simtom
+server, target-bigquery with prod's load method and settings, dbt-bigquery build, the
+quality gate on BigQuery. Only the BigQuery service is emulated (PyPI local-bigquery on
+DuckDB); the hook in emulator_hook/ points the plugins' Google clients at it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tap_simtom_bnpl.simtom_local import SimtomServer
+
+from conftest import days_between, sent_per_day
+
+from .conftest import BigQueryProject
+
+pytestmark = [pytest.mark.bigquery, pytest.mark.job, pytest.mark.slow]
+
+STATE_ID = "prod:tap-simtom-bnpl-to-target-bigquery"
+FIRST_START, FIRST_END, SECOND_END = "2024-11-20", "2024-11-25", "2024-11-27"
+LOOKBACK_DAYS = 3  # transform/dbt_project.yml: bnpl_lookback_days
+
+
+def raw_per_day(project: BigQueryProject) -> dict[str, int]:
+    return project.bq.per_day(
+        "select transaction_date as day, count(*) as n from bnpl_raw.transactions "
+        "group by 1 order by 1"
+    )
+
+
+def emitted_per_day(project: BigQueryProject) -> dict[str, int]:
+    return project.bq.per_day(
+        "select extraction_date as day, sum(records_emitted) as n from bnpl_raw.extraction_log "
+        "group by 1 order by 1"
+    )
+
+
+def mart_per_day(project: BigQueryProject) -> dict[str, int]:
+    return project.bq.per_day(
+        "select transaction_date as day, count(*) as n from bnpl_marts.mart_bnpl_transactions "
+        "group by 1 order by 1"
+    )
+
+
+def prod_state(project: BigQueryProject) -> dict:
+    run = project.meltano("state", "get", STATE_ID)
+    assert run.returncode == 0, run.tail()
+    return json.loads(run.output[run.output.index("{") :])
+
+
+def test_daily_bigquery_job_then_incremental_run(
+    bq_project: BigQueryProject, simtom_server: SimtomServer
+) -> None:
+    # First run: the daily job over a first window (no state yet: start_date applies).
+    run = bq_project.run_job("daily-bigquery", FIRST_START, FIRST_END)
+    assert run.returncode == 0, run.tail()
+
+    first_days = days_between(FIRST_START, FIRST_END)
+    sent = sent_per_day(simtom_server)
+    raw = raw_per_day(bq_project)
+    assert list(raw) == first_days
+    assert raw == sent
+    assert emitted_per_day(bq_project) == raw
+    assert all(count > 0 for count in raw.values())
+    checked = bq_project.check_load()
+    assert checked.returncode == 0, checked.stderr
+    assert f"{len(first_days)} day(s)" in checked.stdout
+
+    # Raw tables as target-bigquery creates them with prod's settings.
+    raw_table = bq_project.bq.table("bnpl_raw", "transactions")
+    assert raw_table["timePartitioning"]["type"] == "DAY"
+    assert raw_table["timePartitioning"]["field"] == "_sdc_batched_at"
+    assert raw_table["clustering"]["fields"] == ["transaction_key"]
+    assert raw_table["location"] == "US"
+
+    # Marts: each raw row once, partitioned by day and clustered by customer.
+    assert mart_per_day(bq_project) == raw
+    mart = bq_project.bq.table("bnpl_marts", "mart_bnpl_transactions")
+    assert mart["timePartitioning"]["field"] == "transaction_date"
+    assert mart["timePartitioning"]["type"] == "DAY"
+    assert mart["clustering"]["fields"] == ["customer_key"]
+    reconciliation = bq_project.bq.query(
+        "select reconciliation_date as day, extracted_rows, raw_rows, mart_rows, is_balanced "
+        "from bnpl_marts.mart_bnpl_reconciliation order by 1"
+    )
+    assert [str(row["day"]) for row in reconciliation] == first_days
+    assert all(row["is_balanced"] for row in reconciliation), reconciliation
+    (first_invocation,) = {
+        row["dbt_invocation_id"]
+        for row in bq_project.bq.query(
+            "select distinct dbt_invocation_id from bnpl_marts.mart_bnpl_transactions"
+        )
+    }
+
+    # Quality gate: its results landed in bnpl_quality.
+    gate_runs = bq_project.bq.query(
+        "select success, first_checked_day, last_checked_day from bnpl_quality.gate_runs"
+    )
+    assert [
+        (r["success"], str(r["first_checked_day"]), str(r["last_checked_day"])) for r in gate_runs
+    ] == [(True, FIRST_START, FIRST_END)]
+    assert bq_project.bq.query("select count(*) as n from bnpl_quality.gate_results")[0]["n"] > 0
+
+    assert (
+        prod_state(bq_project)["singer_state"]["bookmarks"]["transactions"]["replication_key_value"]
+        == FIRST_END
+    )
+
+    # Second run: the state carries on from the bookmark; only the new days are extracted.
+    requests_before = len(simtom_server.requests)
+    run = bq_project.run_job("daily-bigquery", None, SECOND_END)
+    assert run.returncode == 0, run.tail()
+    new_bodies = simtom_server.requests[requests_before:]
+    assert new_bodies, "the second run sent no request"
+    assert min(body["start_date"][:10] for body in new_bodies) > FIRST_END
+
+    all_days = days_between(FIRST_START, SECOND_END)
+    raw = raw_per_day(bq_project)
+    assert list(raw) == all_days
+    assert raw == sent_per_day(simtom_server)
+    assert emitted_per_day(bq_project) == raw
+    checked = bq_project.check_load()
+    assert checked.returncode == 0, checked.stderr
+
+    # The mart merged the new days and rebuilt only the lookback window: older days keep
+    # the rows (and the invocation id) of the first run.
+    assert mart_per_day(bq_project) == raw
+    (duplicates,) = bq_project.bq.query(
+        "select count(*) - count(distinct transaction_key) as n "
+        "from bnpl_marts.mart_bnpl_transactions"
+    )
+    assert duplicates["n"] == 0
+    invocations = {
+        str(row["day"]): row["invocations"]
+        for row in bq_project.bq.query(
+            "select transaction_date as day, "
+            "string_agg(distinct dbt_invocation_id order by dbt_invocation_id) as invocations "
+            "from bnpl_marts.mart_bnpl_transactions group by 1 order by 1"
+        )
+    }
+    kept = days_between(FIRST_START, days_between(FIRST_START, FIRST_END)[-LOOKBACK_DAYS - 1])
+    assert all(invocations[day] == first_invocation for day in kept), invocations
+    rebuilt = [day for day in all_days if day not in kept]
+    assert all(invocations[day] != first_invocation for day in rebuilt), invocations
+
+    gate_runs = bq_project.bq.query(
+        "select first_checked_day, last_checked_day from bnpl_quality.gate_runs "
+        "where success order by first_checked_day"
+    )
+    assert [str(r["first_checked_day"]) for r in gate_runs][-1] > FIRST_END
+    assert str(gate_runs[-1]["last_checked_day"]) == SECOND_END
+
+
+def test_check_load_fails_a_load_that_target_bigquery_reported_as_done(
+    bq_project: BigQueryProject,
+) -> None:
+    # A raw table whose schema the load cannot fit (transaction_key as INT64): every load
+    # job into it fails. target-bigquery still exits 0 and emits STATE for those days.
+    bq_project.bq.execute("create schema bnpl_raw")
+    bq_project.bq.execute(
+        "create table bnpl_raw.transactions "
+        "(transaction_key int64, transaction_date date, extraction_run_id string)"
+    )
+    days = days_between("2024-11-25", "2024-11-26")
+    run = bq_project.meltano(
+        "run",
+        "tap-simtom-bnpl",
+        "target-bigquery",
+        TAP_SIMTOM_BNPL_START_DATE=days[0],
+        TAP_SIMTOM_BNPL_END_DATE=days[-1],
+    )
+    emitted = emitted_per_day(bq_project)
+    assert list(emitted) == days and all(emitted.values()), emitted
+    assert raw_per_day(bq_project) == {}
+
+    checked = bq_project.check_load()
+    assert checked.returncode == 1, (run.returncode, checked.stdout, checked.stderr)
+    for day in days:
+        assert (
+            f"{day}: raw transactions holds 0 rows of run" in checked.stderr
+            and f"extraction_log says {emitted[day]} were emitted" in checked.stderr
+        ), checked.stderr

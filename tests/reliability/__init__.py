@@ -1,0 +1,1 @@
+"""The fault-injection suite (issue 8): faults, kills, bad input, concurrency, secrets."""

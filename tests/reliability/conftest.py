@@ -1,0 +1,127 @@
+"""Fixtures of the reliability suite: a clean reference run, a distinctive API key, and
+the results file every test writes its row to (rendered into docs/reliability.md by
+scripts/reliability_report.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import secrets
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tap_simtom_bnpl.simtom_local import SimtomServer
+
+from conftest import ROOT, Project
+
+from .harness import END, START, VOLUME, isolated_project, job_command, per_day, phases, run_job
+from .harness import snapshot as take_snapshot
+
+RESULTS_PATH = Path(
+    os.environ.get("BNPL_RELIABILITY_RESULTS", ROOT / "output" / "reliability" / "results.json")
+)
+_rows: list[dict[str, Any]] = []
+_outcomes: dict[str, str] = {}
+_durations: dict[str, float] = {}
+_started = time.time()
+_load_at_start = os.getloadavg()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Also to be listed in the root pyproject.toml; registering here keeps
+    # --strict-markers happy when this folder is collected on its own.
+    config.addinivalue_line(
+        "markers", "reliability: fault-injection suite (faults, kills, bad input, locks)"
+    )
+
+
+@dataclass
+class CleanReference:
+    """The job run once over the window with no fault: what every other run must equal."""
+
+    project: Project
+    snapshot: dict[str, list[str]]
+    per_day: dict[str, int]
+    phases: dict[str, float]
+    log: str
+
+
+@pytest.fixture(scope="session")
+def api_key() -> str:
+    """A value that cannot appear anywhere by chance: grep for it finds only leaks."""
+    return f"simtom-secret-{secrets.token_hex(12)}"
+
+
+@pytest.fixture(scope="session")
+def clean_reference(
+    tmp_path_factory: pytest.TempPathFactory, api_key: str
+) -> Iterator[CleanReference]:
+    if not (ROOT / ".meltano" / "extractors" / "tap-simtom-bnpl" / "venv").is_dir():
+        pytest.fail("the Meltano plugins are not installed: run `make install` first")
+    workdir = tmp_path_factory.mktemp("clean-reference")
+    with SimtomServer(host="127.0.0.1", port=0, pace_seconds=0.0) as server:
+        project = isolated_project(workdir, server.url, api_key)
+        run = run_job(project, "run-clean", job_command())
+        assert run.proc.returncode == 0, run.output[-4000:]
+    snap = take_snapshot(project)
+    days = per_day(project)
+    assert len(days) == 10 and all(days.values()), days
+    yield CleanReference(project, snap, days, phases(run.output), run.output)
+
+
+@pytest.fixture
+def record(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """record(fault=..., runs=..., rows_lost=..., rows_duplicated=..., **details)."""
+
+    def add(**row: Any) -> None:
+        row.setdefault("window", f"{START}..{END}")
+        row.setdefault("base_daily_volume", VOLUME)
+        _rows.append({"test": request.node.nodeid, **row})
+
+    return add
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if "reliability" not in report.nodeid:
+        return
+    _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
+    if report.when == "call" or report.outcome != "passed":
+        _outcomes[report.nodeid] = report.outcome
+
+
+def _git_commit() -> str | None:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    )
+    return done.stdout.strip() or None
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not _rows:
+        return
+    for row in _rows:
+        row["outcome"] = _outcomes.get(row["test"], "unknown")
+        row["test_seconds"] = round(_durations.get(row["test"], 0.0), 1)
+    document = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": _git_commit(),
+        "suite_seconds": round(time.time() - _started, 1),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_at_start": [round(x, 2) for x in _load_at_start],
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        },
+        "tests": {nodeid: outcome for nodeid, outcome in sorted(_outcomes.items())},
+        "rows": _rows,
+    }
+    RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS_PATH.write_text(json.dumps(document, indent=2, default=str) + "\n")

@@ -1,0 +1,344 @@
+"""What the reliability tests share: isolated projects, jobs in the background, kills,
+warehouse snapshots and the results every test records for docs/reliability.md.
+
+Every project here gets a Meltano system directory of its own (MELTANO_SYS_DIR_ROOT):
+the plugin venvs are the installed ones (symlinked), but `.meltano/run/`, where Meltano
+writes each run's catalog and config files, is private. Runs of other tests or of other
+people in the same checkout then cannot delete files under a running job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from conftest import ROOT, STATE_ID, Project, meltano_executable
+
+JOB = "daily"
+START, END = "2024-11-25", "2024-12-04"  # ten days, two aligned 7-day windows
+VOLUME = 60
+JOB_LOCK = ROOT / "scripts" / "job_lock.py"
+MODEL_DIRS = ("staging", "intermediate", "marts")
+RUN_SCOPED_KEYS = ("extraction_key", "quarantine_key")  # `<run_id>:...`: new in every run
+# Which phase of the job a log line belongs to, by the plugin that wrote it.
+PHASE_PLUGINS = {
+    "tap-simtom-bnpl": "extract-load",
+    "target-duckdb": "extract-load",
+    "dbt-duckdb": "dbt build",
+    "quality": "quality gate",
+}
+
+
+def isolated_project(workdir: Path, api_url: str, api_key: str, **env: str) -> Project:
+    """The repository's project with its own state, warehouse and `.meltano/run/`."""
+    sys_dir = workdir / "meltano-sys"
+    sys_dir.mkdir(parents=True, exist_ok=True)
+    for kind in ("extractors", "loaders", "utilities"):
+        link = sys_dir / kind
+        if not link.exists():
+            link.symlink_to(ROOT / ".meltano" / kind, target_is_directory=True)
+    extra = {
+        "MELTANO_SYS_DIR_ROOT": str(sys_dir),
+        "TAP_SIMTOM_BNPL_API_KEY": api_key,
+        "TAP_SIMTOM_BNPL_BASE_DAILY_VOLUME": str(VOLUME),
+        "TAP_SIMTOM_BNPL_START_DATE": START,
+        "TAP_SIMTOM_BNPL_END_DATE": END,
+    }
+    extra.update(env)
+    return Project(workdir=workdir, api_url=api_url, extra_env=extra)
+
+
+def job_command(job: str = JOB, locked: bool = True, wait: float | None = None) -> list[str]:
+    """`meltano run JOB`, behind scripts/job_lock.py unless locked is False."""
+    meltano = [str(meltano_executable()), "run", job]
+    if not locked:
+        return meltano
+    lock = [sys.executable, str(JOB_LOCK)]
+    if wait is not None:
+        lock += ["--wait", f"{wait:g}"]
+    return [*lock, "--", *meltano]
+
+
+@dataclass
+class Running:
+    """A job started in the background, in a session of its own."""
+
+    proc: subprocess.Popen
+    log_path: Path
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def phase(self) -> str:
+        """The job's phase, from the plugin that logged last ("starting" before any)."""
+        phase = "starting"
+        for line in self.output.splitlines():
+            for plugin, name in PHASE_PLUGINS.items():
+                if f"] {plugin} " in line[:80]:
+                    phase = name
+        return phase
+
+    def wait_for_phase(self, phase: str, timeout: float) -> bool:
+        """Wait until the job logs `phase` (or a later one); False if it ended first."""
+        order = ["starting", *dict.fromkeys(PHASE_PLUGINS.values())]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if order.index(self.phase()) >= order.index(phase):
+                return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.05)
+        raise TimeoutError(f"job did not reach {phase} within {timeout} s")
+
+    def wait(self, timeout: float = 900) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def meltano_pid(self) -> int | None:
+        """The `meltano run` process: the job itself, or the lock wrapper's child."""
+        if _is_meltano(self.proc.pid):
+            return self.proc.pid
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            for pid in _children(self.proc.pid):
+                if _is_meltano(pid):
+                    return pid
+            if self.proc.poll() is not None:
+                return None
+            time.sleep(0.02)
+        return None
+
+
+def start_job(project: Project, name: str, command: list[str], **env: str) -> Running:
+    """Start COMMAND in the project root with the project's environment."""
+    project.runs += 1
+    log_path = project.workdir / f"meltano-{project.runs:02d}-{name}.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=project.env(**env),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return Running(proc, log_path)
+
+
+def run_job(project: Project, name: str, command: list[str], **env: str) -> Running:
+    running = start_job(project, name, command, **env)
+    running.wait()
+    return running
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _is_meltano(pid: int) -> bool:
+    words = _cmdline(pid).split()
+    return any(Path(word).name == "meltano" for word in words[:2]) and "run" in words
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def kill_9(running: Running, mode: str) -> dict[str, Any]:
+    """`kill -9` the job. mode "meltano": the `meltano run` process alone (its plugins
+    are orphaned; the lock wrapper must clean up). mode "everything": meltano, every
+    plugin and the wrapper at once, as when the machine or container dies."""
+    pid = running.meltano_pid()
+    if pid is None:
+        return {"killed": False, "phase": running.phase()}
+    phase = running.phase()
+    at = round(running.elapsed(), 2)
+    if mode == "everything":
+        os.killpg(pid, signal.SIGKILL)
+        if running.proc.pid != pid:
+            os.killpg(running.proc.pid, signal.SIGKILL)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    returncode = running.wait(timeout=120)
+    deadline = time.monotonic() + 30
+    while group_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return {
+        "killed": True,
+        "mode": mode,
+        "phase": phase,
+        "seconds_after_start": at,
+        "returncode": returncode,
+        "leftovers_alive": group_alive(pid),
+    }
+
+
+# --- the warehouse ---------------------------------------------------------------------
+
+
+def model_keys() -> dict[str, tuple[str, str]]:
+    """{model: (schema, primary key column)} from the dbt .yml files: the column with a
+    `unique` test. Read from the project so a new model is covered without editing here."""
+    keys: dict[str, tuple[str, str]] = {}
+    for folder in MODEL_DIRS:
+        for path in sorted((ROOT / "transform" / "models" / folder).glob("*.yml")):
+            document = yaml.safe_load(path.read_text()) or {}
+            for model in document.get("models") or []:
+                for column in model.get("columns") or []:
+                    tests = column.get("data_tests") or column.get("tests") or []
+                    names = {t if isinstance(t, str) else next(iter(t)) for t in tests}
+                    if "unique" in names:
+                        keys[model["name"]] = (folder, column["name"])
+                        break
+    return keys
+
+
+def tables(project: Project) -> set[tuple[str, str]]:
+    if not project.duckdb_path.exists():
+        return set()
+    return {
+        (schema, name)
+        for schema, name in project.query(
+            "SELECT table_schema, table_name FROM information_schema.tables"
+        )
+    }
+
+
+def snapshot(project: Project) -> dict[str, list[str]]:
+    """Every staging/intermediate/mart model's keys, sorted (a model not built is absent).
+
+    Models keyed per extraction run (the extraction log, the quarantine) are left out: each
+    run has new keys there by design; duplicates() still checks them."""
+    present = tables(project)
+    keys = {}
+    for model, (schema, column) in model_keys().items():
+        if column in RUN_SCOPED_KEYS:
+            continue
+        if (schema, model) in present:
+            rows = project.query(f'SELECT "{column}"::VARCHAR FROM {schema}.{model}')
+            keys[model] = sorted(row[0] for row in rows)
+    return keys
+
+
+def duplicates(project: Project) -> dict[str, int]:
+    """Rows beyond the first per key, per model (0 everywhere when nothing doubled)."""
+    present = tables(project)
+    doubled = {}
+    for model, (schema, column) in model_keys().items():
+        if (schema, model) in present:
+            ((extra,),) = project.query(
+                f'SELECT count(*) - count(DISTINCT "{column}") FROM {schema}.{model}'
+            )
+            doubled[model] = int(extra)
+    return doubled
+
+
+def raw_replays(project: Project) -> int:
+    """Transaction rows in raw beyond one per key (the raw layer may hold replays)."""
+    if ("raw", "transactions") not in tables(project):
+        return 0
+    ((extra,),) = project.query(
+        "SELECT count(*) - count(DISTINCT transaction_key) FROM raw.transactions"
+    )
+    return int(extra)
+
+
+def per_day(project: Project, model: str = "mart_bnpl_transactions") -> dict[str, int]:
+    return project.per_day(
+        f"SELECT transaction_date, count(*) FROM marts.{model} GROUP BY 1 ORDER BY 1"
+    )
+
+
+def compare(expected: dict[str, list[str]], actual: dict[str, list[str]]) -> dict[str, Any]:
+    """Keys lost and keys extra per model, against a reference snapshot."""
+    lost, extra = {}, {}
+    for model, keys in expected.items():
+        have = set(actual.get(model, []))
+        lost[model] = sorted(set(keys) - have)
+        extra[model] = sorted(have - set(keys))
+    return {
+        "missing_models": sorted(set(expected) - set(actual)),
+        "lost": {m: k for m, k in lost.items() if k},
+        "extra": {m: k for m, k in extra.items() if k},
+    }
+
+
+def file_digest(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+
+
+def stored_state(project: Project) -> list[tuple[str, str | None, str | None]]:
+    """The Meltano state table as stored: (state_id, partial_state, completed_state)."""
+    db = project.workdir / "meltano.db"
+    if not db.exists():
+        return []
+    with sqlite3.connect(db) as con:
+        return con.execute(
+            "SELECT state_id, partial_state, completed_state FROM state ORDER BY state_id"
+        ).fetchall()
+
+
+def bookmarks(project: Project) -> dict[str, str]:
+    """The pipeline's bookmarks as Meltano would resume from them (partial over completed).
+
+    Raises ValueError when the stored state is not valid JSON (a corrupted state).
+    """
+    merged: dict[str, str] = {}
+    for state_id, partial, completed in stored_state(project):
+        if state_id != STATE_ID:
+            continue
+        for blob in (completed, partial):
+            singer = json.loads(blob or "{}").get("singer_state", {})
+            for stream, mark in singer.get("bookmarks", {}).items():
+                merged[stream] = mark["replication_key_value"]
+    return merged
+
+
+def phases(log_text: str) -> dict[str, float]:
+    """Seconds each phase took in a finished job's log (first to last line of its plugins)."""
+    spans: dict[str, list[float]] = {}
+    for line in log_text.splitlines():
+        if len(line) < 30 or line[4] != "-":
+            continue
+        for plugin, name in PHASE_PLUGINS.items():
+            if f"] {plugin} " in line[:80]:
+                stamp = datetime.fromisoformat(line[:26].rstrip("Z")).timestamp()
+                span = spans.setdefault(name, [stamp, stamp])
+                span[1] = stamp
+    return {name: round(last - first, 2) for name, (first, last) in spans.items()}
