@@ -26,7 +26,8 @@ DEV_REQUIREMENTS := meltano==4.4.1 ruff==0.17.6 "pytest>=8,<10" duckdb==1.5.5 \
 	-e "./tap-simtom-bnpl[test]"
 # Re-install when any of these change; otherwise `make install` takes a few seconds.
 INSTALL_INPUTS := Makefile meltano.yml $(wildcard plugins/*.meltano.yml) \
-	tap-simtom-bnpl/pyproject.toml $(wildcard plugins/quality/pyproject.toml)
+	tap-simtom-bnpl/pyproject.toml plugins/quality/pyproject.toml \
+	plugins/target_duckdb_headerless/pyproject.toml
 
 STATE_ID_DEV := dev:tap-simtom-bnpl-to-target-duckdb
 
@@ -89,11 +90,14 @@ test: install lint test-tap test-quality test-project ## Install, lint and run e
 test-tap: install ## The tap's tests (unit, SDK standard tests, HTTP against the local server)
 	$(BIN)/pytest tap-simtom-bnpl/tests
 
+# The quality utility's tests import Great Expectations in-process, so they run in the
+# utility's own venv (the one `quality:gate` uses), with pytest added to it.
+QUALITY_PYTHON := .meltano/utilities/quality/venv/bin/python
+
 .PHONY: test-quality
 test-quality: install ## The quality utility's tests, in the quality plugin's own venv
-	@if [ -d plugins/quality/tests ]; then \
-		.meltano/utilities/quality/venv/bin/python -m pytest plugins/quality/tests; \
-	else echo "plugins/quality/tests: none yet"; fi
+	$(BIN)/uv pip install --quiet --python $(QUALITY_PYTHON) "pytest>=8,<10"
+	$(QUALITY_PYTHON) -m pytest plugins/quality/tests
 
 .PHONY: test-project
 test-project: install ## Project tests: the Meltano job end to end on DuckDB

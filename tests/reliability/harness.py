@@ -32,13 +32,15 @@ VOLUME = 60
 JOB_LOCK = ROOT / "scripts" / "job_lock.py"
 MODEL_DIRS = ("staging", "intermediate", "marts")
 RUN_SCOPED_KEYS = ("extraction_key", "quarantine_key")  # `<run_id>:...`: new in every run
-# Which phase of the job a log line belongs to, by the plugin that wrote it.
-PHASE_PLUGINS = {
-    "tap-simtom-bnpl": "extract-load",
-    "target-duckdb": "extract-load",
-    "dbt-duckdb": "dbt build",
-    "quality": "quality gate",
-}
+# The job's blocks in order; Meltano logs "Block run completed" after each one.
+PHASES = ("extract-load", "dbt build", "quality gate", "finished")
+BLOCK_DONE = "Block run completed"
+
+
+def phase_of(log_text: str) -> str:
+    """The phase a job is in (or was in when it died), from its log so far."""
+    done = log_text.count(BLOCK_DONE)
+    return PHASES[min(done, len(PHASES) - 1)]
 
 
 def isolated_project(workdir: Path, api_url: str, api_key: str, **env: str) -> Project:
@@ -87,20 +89,14 @@ class Running:
         return time.monotonic() - self.started
 
     def phase(self) -> str:
-        """The job's phase, from the plugin that logged last ("starting" before any)."""
-        phase = "starting"
-        for line in self.output.splitlines():
-            for plugin, name in PHASE_PLUGINS.items():
-                if f"] {plugin} " in line[:80]:
-                    phase = name
-        return phase
+        """Where the job is now, from its log: see phase_of()."""
+        return phase_of(self.output)
 
     def wait_for_phase(self, phase: str, timeout: float) -> bool:
-        """Wait until the job logs `phase` (or a later one); False if it ended first."""
-        order = ["starting", *dict.fromkeys(PHASE_PLUGINS.values())]
+        """Wait until the job reaches `phase` (or a later one); False if it ended first."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if order.index(self.phase()) >= order.index(phase):
+            if PHASES.index(self.phase()) >= PHASES.index(phase):
                 return True
             if self.proc.poll() is not None:
                 return False
@@ -269,14 +265,22 @@ def duplicates(project: Project) -> dict[str, int]:
     return doubled
 
 
-def raw_replays(project: Project) -> int:
-    """Transaction rows in raw beyond one per key (the raw layer may hold replays)."""
-    if ("raw", "transactions") not in tables(project):
-        return 0
-    ((extra,),) = project.query(
-        "SELECT count(*) - count(DISTINCT transaction_key) FROM raw.transactions"
-    )
-    return int(extra)
+def raw_replays(project: Project) -> dict[str, int]:
+    """What the raw layer holds twice (allowed there): transaction rows beyond one per key,
+    and days extracted more than once (one extraction_log row per day and run)."""
+    present = tables(project)
+    replays = {"raw_replayed_rows": 0, "days_reextracted": 0}
+    if ("raw", "transactions") in present:
+        ((extra,),) = project.query(
+            "SELECT count(*) - count(DISTINCT transaction_key) FROM raw.transactions"
+        )
+        replays["raw_replayed_rows"] = int(extra)
+    if ("raw", "extraction_log") in present:
+        ((extra,),) = project.query(
+            "SELECT count(*) - count(DISTINCT extraction_date) FROM raw.extraction_log"
+        )
+        replays["days_reextracted"] = int(extra)
+    return replays
 
 
 def per_day(project: Project, model: str = "mart_bnpl_transactions") -> dict[str, int]:
@@ -330,15 +334,20 @@ def bookmarks(project: Project) -> dict[str, str]:
     return merged
 
 
-def phases(log_text: str) -> dict[str, float]:
-    """Seconds each phase took in a finished job's log (first to last line of its plugins)."""
-    spans: dict[str, list[float]] = {}
+def phases(log_text: str) -> dict[str, tuple[float, float]]:
+    """{phase: (start, duration)} in seconds from the first line of a finished job's log."""
+    stamps = []
+    first = None
     for line in log_text.splitlines():
-        if len(line) < 30 or line[4] != "-":
+        if len(line) < 27 or line[4] != "-" or line[10] != "T":
             continue
-        for plugin, name in PHASE_PLUGINS.items():
-            if f"] {plugin} " in line[:80]:
-                stamp = datetime.fromisoformat(line[:26].rstrip("Z")).timestamp()
-                span = spans.setdefault(name, [stamp, stamp])
-                span[1] = stamp
-    return {name: round(last - first, 2) for name, (first, last) in spans.items()}
+        stamp = datetime.fromisoformat(line[:26]).timestamp()
+        first = stamp if first is None else first
+        if BLOCK_DONE in line:
+            stamps.append(stamp - first)
+    spans = {}
+    begin = 0.0
+    for phase, end in zip(PHASES, stamps, strict=False):
+        spans[phase] = (round(begin, 2), round(end - begin, 2))
+        begin = end
+    return spans

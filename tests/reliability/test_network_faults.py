@@ -52,6 +52,10 @@ class FaultPlan(FaultState):
         self.day_counts = day_counts
         self.rng = random.Random(seed)
         self.delivered: list[dict[str, Any]] = []
+        # Every kind at least once, in a seeded order; which requests get them is random too.
+        deck = list(self.KINDS) * 2
+        self.rng.shuffle(deck)
+        self.deck = deck[:FAULTS_TO_DELIVER]
         self.requests = 0
         self._consecutive = 0
         self._plan_lock = threading.Lock()
@@ -65,13 +69,12 @@ class FaultPlan(FaultState):
         with self._plan_lock:
             self.requests += 1
             decided = RequestFaults()
-            # Never more than three faults in a row: the tap's max_retries must not be the
-            # thing under test here; a clean request between them lets it progress.
-            wanted = len(self.delivered) < FAULTS_TO_DELIVER and self._consecutive < 3
-            if not wanted or self.rng.random() < 0.3:
+            # At most three faults in a row, so the tap's max_retries (8) is never what
+            # decides the outcome; a request without fault between them lets it progress.
+            if not self.deck or self._consecutive >= 3 or self.rng.random() < 0.1:
                 self._consecutive = 0
                 return decided
-            kind = self.rng.choice(self.KINDS)
+            kind = self.deck.pop()
             entry: dict[str, Any] = {"request": self.requests, "kind": kind}
             if kind.startswith("http_"):
                 decided.fail_status = int(kind[5:])
@@ -100,6 +103,8 @@ def test_network_faults_lose_and_duplicate_nothing(
             server.url,
             api_key,
             TAP_SIMTOM_BNPL_REQUEST_TIMEOUT=str(REQUEST_TIMEOUT),
+            # Two-day windows: more requests, so more points for faults to land on.
+            TAP_SIMTOM_BNPL_WINDOW_DAYS="2",
             TAP_SIMTOM_BNPL_RETRY_BACKOFF_SECONDS="1",
             TAP_SIMTOM_BNPL_RETRY_BACKOFF_MAX_SECONDS="2",
         )
@@ -130,7 +135,7 @@ def test_network_faults_lose_and_duplicate_nothing(
         job_exit_code=run.proc.returncode,
         rows_lost=lost,
         rows_duplicated=sum(doubled.values()),
-        raw_replays=raw_replays(project),
+        **raw_replays(project),
         stream_requests=requests,
         tap_attempts_logged=attempts[0],
         plan=plan.delivered,

@@ -120,19 +120,19 @@ def _add_examples(outcome: GateOutcome, warehouse: Warehouse, batch: str) -> Non
 
 
 def _daily_rows(inputs: SuiteInputs, warehouse: Warehouse, batch: str) -> list[dict[str, Any]]:
-    query = reconciliation_query(inputs, batch=f"({batch})", mismatches_only=False)
-    try:
-        rows = warehouse.rows(query)
-    except sa.exc.SQLAlchemyError:
-        # A table the checks could not read (the expectations already failed on it): the
-        # report still shows the days, from raw alone.
-        rows = warehouse.rows(
-            reconciliation_query(
-                replace(inputs, staging=None, quarantine=None),
-                batch=f"({batch})",
-                mismatches_only=False,
+    # A table the checks could not read (its expectations already failed on it) must not
+    # keep the report from showing the days: leave staging out, then quarantine too.
+    without_staging = replace(inputs, staging=None)
+    attempts = (inputs, without_staging, replace(without_staging, quarantine=None))
+    for attempt in attempts:
+        try:
+            rows = warehouse.rows(
+                reconciliation_query(attempt, batch=f"({batch})", mismatches_only=False)
             )
-        )
+            break
+        except sa.exc.SQLAlchemyError:
+            if attempt is attempts[-1]:
+                raise
     by_day = {jsonable(r["day"]): r for r in rows}
     daily = []
     for day, expected in inputs.expectations.items():
