@@ -176,7 +176,11 @@ def profile_tree(
             for child in children:
                 try:
                     label = TreeSampler.label(child)
+                    # Meltano's catalog discovery runs the tap once before the real run.
+                    discovery = "--discover" in child.cmdline()
                 except psutil.Error:
+                    continue
+                if discovery:
                     continue
                 if label in labels and label not in recorders:
                     raw = workdir / f"{label}.pyspy.txt"

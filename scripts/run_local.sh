@@ -68,7 +68,10 @@ echo "run_local: DuckDB file $BNPL_DUCKDB_PATH"
 
 started=$(date +%s)
 status=0
-"$BIN/meltano" --environment=dev run "$JOB" || status=$?
+# scripts/job_lock.py: one run of the project's jobs at a time (they share the DuckDB file
+# and .meltano/run/); a second `make run` is refused with one line instead of colliding.
+"$BIN/python" "$ROOT/scripts/job_lock.py" -- "$BIN/meltano" --environment=dev run "$JOB" ||
+  status=$?
 elapsed=$(($(date +%s) - started))
 
 stop_server

@@ -31,7 +31,14 @@ SEED = 42
 JOB_TIMEOUT_SECONDS = 900
 
 # Variables from the caller's shell that would steer the job away from the test's setup.
-_LEAKY_PREFIXES = ("TAP_SIMTOM_BNPL_", "TARGET_DUCKDB_", "TARGET_BIGQUERY_", "DBT_", "BNPL_")
+_LEAKY_PREFIXES = (
+    "TAP_SIMTOM_BNPL_",
+    "TARGET_DUCKDB_",
+    "TARGET_BIGQUERY_",
+    "DBT_",
+    "BNPL_",
+    "QUALITY_",
+)
 _LEAKY_NAMES = ("MELTANO_ENVIRONMENT", "MELTANO_DATABASE_URI", "MELTANO_STATE_BACKEND_URI")
 
 
@@ -89,7 +96,9 @@ class Project:
                 "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
                 "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
                 "BNPL_DUCKDB_PATH": str(self.duckdb_path),
-                "BNPL_QUALITY_REPORT_DIR": str(self.report_dir),
+                # The quality utility's own setting variable: its report_dir default would
+                # otherwise win over BNPL_QUALITY_REPORT_DIR and write into output/.
+                "QUALITY_REPORT_DIR": str(self.report_dir),
                 "DBT_TARGET_PATH": str(self.workdir / "dbt-target"),
                 "DBT_LOG_PATH": str(self.workdir / "dbt-logs"),
                 "TAP_SIMTOM_BNPL_API_URL": self.api_url,

@@ -22,7 +22,17 @@ from tap_simtom_bnpl.simtom_local import SimtomServer
 
 from conftest import ROOT, Project
 
-from .harness import END, START, VOLUME, isolated_project, job_command, per_day, phases, run_job
+from .harness import (
+    END,
+    START,
+    VOLUME,
+    isolated_project,
+    job_command,
+    per_day,
+    phases,
+    run_job,
+    stop_all,
+)
 from .harness import snapshot as take_snapshot
 
 RESULTS_PATH = Path(
@@ -75,6 +85,12 @@ def clean_reference(
     days = per_day(project)
     assert len(days) == 10 and all(days.values()), days
     yield CleanReference(project, snap, days, phases(run.output), run.output)
+
+
+@pytest.fixture(autouse=True)
+def _stop_leftover_jobs() -> Iterator[None]:
+    yield
+    stop_all()
 
 
 @pytest.fixture

@@ -69,7 +69,7 @@ def test_damaged_lines_are_quarantined_counted_and_reported(
     candidates = [i for i in range(shortest) if i not in day_starts]
     rng = random.Random(LINES_SEED)
     chosen = rng.sample(candidates, PER_KIND * len(REASONS))
-    damage = {kind: sorted(chosen[n::len(REASONS)]) for n, kind in enumerate(REASONS)}
+    damage = {kind: sorted(chosen[n :: len(REASONS)]) for n, kind in enumerate(REASONS)}
 
     # The indexes apply to every response, i.e. to both windows.
     expected_lost: dict[str, str] = {}

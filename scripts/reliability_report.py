@@ -1,0 +1,184 @@
+"""Render docs/reliability.md from the results the reliability suite wrote.
+
+    .venv/bin/pytest tests/reliability              # writes output/reliability/results.json
+    python scripts/reliability_report.py [--results PATH] [--output docs/reliability.md]
+
+Every number in the page comes from the results file; nothing is typed by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RESULTS = ROOT / "output" / "reliability" / "results.json"
+DEFAULT_OUTPUT = ROOT / "docs" / "reliability.md"
+
+INTRO = """\
+# Reliability: faults tried, rows lost, rows duplicated
+
+Produced by the fault-injection suite `tests/reliability/` (pytest marker `reliability`)
+and rendered by `scripts/reliability_report.py` from the results file it writes; no number
+below is typed by hand. Every run is the real daily job (`tap-simtom-bnpl target-duckdb
+dbt-duckdb:build quality:gate`, through `scripts/job_lock.py`) on a real DuckDB file,
+against the local simtom-compatible server over loopback, whose fault switches inject the
+faults. "Rows lost" counts keys of a clean run of the same window missing from the
+staging, intermediate and mart models (for damaged lines: missing beyond the lines
+quarantined); "rows duplicated" counts rows beyond one per key in those models. The raw
+layer may hold replays by design; they are counted separately.
+
+Regenerate: `.venv/bin/pytest tests/reliability && python scripts/reliability_report.py`.
+"""
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return str(value).replace("|", "\\|")
+
+
+def summary_table(rows: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| Fault tried | Injected | Runs | Job exit code | Rows lost | Rows duplicated "
+        "| Raw replays (rows / days re-extracted) | Test |",
+        "|:--|--:|--:|--:|--:|--:|--:|:--|",
+    ]
+    for row in rows:
+        injected = _cell(row.get("injected"))
+        if row.get("injected_by_kind") or row.get("injected_by_phase"):
+            injected += f" ({_cell(row.get('injected_by_kind') or row.get('injected_by_phase'))})"
+        replays = "-"
+        if "raw_replayed_rows" in row:
+            replays = f"{row['raw_replayed_rows']} / {row['days_reextracted']}"
+        lines.append(
+            f"| {_cell(row['fault'])} | {injected} | {_cell(row.get('runs'))} "
+            f"| {_cell(row.get('job_exit_code'))} | {_cell(row.get('rows_lost'))} "
+            f"| {_cell(row.get('rows_duplicated'))} | {replays} | {_cell(row.get('outcome'))} |"
+        )
+    return lines
+
+
+def kills_table(row: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "### The kills",
+        "",
+        "Each row is one `kill -9`; the next run is the same command again.",
+        "",
+        "| # | Killed | Phase aimed at | Phase hit | Seconds after start | Bookmark after "
+        "| Raw rows replayed so far | Leftover processes |",
+        "|--:|:--|:--|:--|--:|:--|--:|:--|",
+    ]
+    for kill in row.get("kills", []):
+        lines.append(
+            f"| {kill['kill']} | {_cell(kill.get('mode') if kill.get('killed') else 'no')} "
+            f"| {kill['target_phase']} | {_cell(kill.get('phase'))} "
+            f"| {_cell(kill.get('seconds_after_start'))} | {_cell(kill.get('bookmark'))} "
+            f"| {_cell(kill.get('raw_replayed_rows'))} | {_cell(kill.get('leftovers_alive'))} |"
+        )
+    probe = row.get("plain_meltano_rerun")
+    if probe:
+        lines += [
+            "",
+            "A plain `meltano run daily` (no lock wrapper) right after kill "
+            f"{probe['after_kill']}: "
+            f"exit code {probe['exit_code']}, refused as already running: "
+            f"{_cell(probe['refused_as_already_running'])}.",
+        ]
+    return lines
+
+
+def details(rows: list[dict[str, Any]]) -> list[str]:
+    lines = ["", "## Details", ""]
+    for row in rows:
+        if row.get("kills"):
+            lines += kills_table(row)
+        if row.get("plan"):
+            lines += ["", "### Network faults, in the order the server served them", ""]
+            for entry in row["plan"]:
+                where = ""
+                if "after_record" in entry:
+                    where = f" after record {entry['after_record']} of {entry['of_records']}"
+                lines.append(f"- request {entry['request']}: {entry['kind']}{where}")
+            lines.append(
+                f"- stream requests in all: {row.get('stream_requests')}; HTTP attempts in "
+                f"the extraction log: {row.get('tap_attempts_logged')}"
+            )
+        if row.get("error_line"):
+            if "### Bad configuration" not in lines:
+                lines += ["", "### Bad configuration: the one line each run printed", ""]
+            lines.append(f"- {row['fault'].split(': ', 1)[-1]}: `{row['error_line']}`")
+        if "quarantined" in row:
+            lines += [
+                "",
+                "### Damaged lines",
+                "",
+                f"- lines damaged: {row['injected']}, quarantined: {row['quarantined']}, "
+                f"reported by the gate: {_cell(row.get('gate_reported_quarantined'))}",
+            ]
+        if "both_ran_at_once" in row:
+            lines += [
+                "",
+                "### Two plain `meltano run` at once (no lock)",
+                "",
+                f"- first exit code {row['job_exit_code']}, second exit code "
+                f"{row['second_exit_code']}; both ran at once: {_cell(row['both_ran_at_once'])}; "
+                f"second refused as already running: "
+                f"{_cell(row['second_refused_as_already_running'])}; DuckDB lock conflicts: "
+                f"{row['lock_conflicts']}",
+            ]
+        if "leaks" in row:
+            lines += [
+                "",
+                "### Secrets",
+                "",
+                f"- searched: {', '.join(row['places_searched'])}",
+                f"- leaks found: {len(row['leaks'])}",
+            ]
+            lines += [f"  - {leak}" for leak in row["leaks"]]
+    return lines
+
+
+def render(document: dict[str, Any]) -> str:
+    machine = document.get("machine", {})
+    lines = [INTRO]
+    lines.append(
+        f"Last run: {document.get('generated_at')} at commit {document.get('commit')}; the "
+        f"suite took {document.get('suite_seconds')} s on {machine.get('cpus')} CPUs "
+        f"(load average {machine.get('load_average_at_start')} at start, "
+        f"{machine.get('load_average_at_end')} at end; Python {machine.get('python')})."
+    )
+    lines += ["", "## Faults tried", ""]
+    lines += summary_table(document["rows"])
+    lines += details(document["rows"])
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    args = parser.parse_args(argv)
+    if not args.results.is_file():
+        print(
+            f"reliability_report: {args.results} not found; run the suite first "
+            "(.venv/bin/pytest tests/reliability)",
+            file=sys.stderr,
+        )
+        return 1
+    document = json.loads(args.results.read_text())
+    args.output.write_text(render(document))
+    print(f"reliability_report: wrote {args.output} ({len(document['rows'])} rows)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
