@@ -17,8 +17,10 @@ A run that is refused prints one line and exits 75 (EX_TEMPFAIL); `--wait` waits
 
 The command runs in its own session. When it ends for any reason, processes it left
 behind (a tap, a loader or dbt orphaned by a killed `meltano run`) are stopped before the
-lock is released, so a rerun never meets them on the DuckDB file. If the wrapper itself
-is killed, the command keeps the lock (it inherits the descriptor) until it exits.
+lock is released, so a rerun never meets them on the DuckDB file. Config files a killed
+run left in `.meltano/run/` (Meltano writes secrets such as api_key there) are deleted.
+If the wrapper itself is killed, the command keeps the lock (it inherits the descriptor)
+until it exits; the next run under the lock deletes what was left.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -47,10 +50,14 @@ def _say(message: str) -> None:
     print(f"job_lock: {message}", file=sys.stderr, flush=True)
 
 
+def run_dir() -> Path:
+    """Meltano's `.meltano/run/` (MELTANO_SYS_DIR_ROOT moves `.meltano`)."""
+    return Path(os.environ.get("MELTANO_SYS_DIR_ROOT") or ROOT / ".meltano") / "run"
+
+
 def default_lock_file() -> Path:
     """One lock per project: all jobs share `.meltano/run/`, whatever the environment."""
-    sys_dir = Path(os.environ.get("MELTANO_SYS_DIR_ROOT") or ROOT / ".meltano")
-    return sys_dir / "run" / "job.lock"
+    return run_dir() / "job.lock"
 
 
 def _holder(lock_file: Path) -> str:
@@ -89,6 +96,27 @@ def _describe(fd: int, command: list[str]) -> None:
     info = json.dumps({"pid": os.getpid(), "command": " ".join(command), "since": since})
     os.ftruncate(fd, 0)
     os.pwrite(fd, info.encode(), 0)
+
+
+# Meltano writes each plugin's config (secrets included) to .meltano/run/<plugin>/ as
+# `<tap|target|...>.<run uuid>.config.json` and deletes it when the run ends normally.
+RUN_CONFIG = re.compile(
+    r"^[a-z]+\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.config\.json$"
+)
+
+
+def remove_stale_run_configs(run_dir: Path) -> list[Path]:
+    """Delete config files a killed run left behind (they hold secrets in plain text).
+
+    Only called while holding the project lock, so no other run of the project can own
+    them."""
+    removed = []
+    for path in run_dir.glob("*/*.config.json"):
+        if RUN_CONFIG.match(path.name):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 def _become_subreaper() -> None:
@@ -131,7 +159,9 @@ def stop_leftovers(pgid: int) -> bool:
     return True
 
 
-def run_locked(command: list[str], fd: int) -> int:
+def run_locked(command: list[str], fd: int, run_dir: Path) -> int:
+    if removed := remove_stale_run_configs(run_dir):
+        _say(f"removed {len(removed)} config file(s) a killed run left in {run_dir}")
     env = dict(os.environ, MELTANO_RUN_FORCE="true")
     _become_subreaper()
     child = subprocess.Popen(command, env=env, start_new_session=True, pass_fds=(fd,))
@@ -145,6 +175,8 @@ def run_locked(command: list[str], fd: int) -> int:
     returncode = child.wait()
     if stop_leftovers(child.pid):
         _say(f"stopped processes `{command[0]}` left behind (exit code {returncode})")
+    if returncode != 0:
+        remove_stale_run_configs(run_dir)
     return 128 - returncode if returncode < 0 else returncode
 
 
@@ -177,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         return EX_TEMPFAIL
     try:
         _describe(fd, command)
-        return run_locked(command, fd)
+        return run_locked(command, fd, run_dir())
     finally:
         os.close(fd)
 

@@ -35,6 +35,31 @@ Regenerate: `.venv/bin/pytest tests/reliability && python scripts/reliability_re
 """
 
 
+NOTES = """
+## What the suite found, and what it does not cover
+
+- **A plain rerun after `kill -9` is refused by Meltano.** A killed run stays marked as
+  running in Meltano's system database, and `meltano run` refuses the pipeline until its
+  heartbeat is stale ("Another ... pipeline is already running ... or ignore this check
+  using the '--force' option"). `scripts/job_lock.py` holds a project-wide lock, so it can
+  pass `--force` safely; every rerun in the kill test goes through it.
+- **Meltano does not serialise whole jobs.** It refuses a second run of a pipeline only
+  while the first is in its extract-load block; a second `meltano run daily` started while
+  the first is in dbt runs alongside it and fails on the DuckDB file lock (table above).
+- **Killed runs leave secrets on disk.** Meltano writes each plugin's configuration,
+  api_key included, to `.meltano/run/<plugin>/<tap|target>.<run id>.config.json` and
+  deletes it only when the run ends; after `kill -9` the file stays. The lock wrapper
+  deletes such files (they belong to no live run while it holds the lock).
+- **Runs share `.meltano/run/`.** Two jobs of one project running at once (for example
+  the `daily` and `daily-bigquery` schedules, both at 02:00) share the extractor's catalog
+  file there; one run can delete it under the other. The lock is therefore one per project,
+  not per job. The suite gives every test project its own `MELTANO_SYS_DIR_ROOT`.
+- **BigQuery is not exercised.** A wrong dataset, project or key can only be refused by
+  BigQuery itself; without a cloud the suite checks only that BigQuery credentials set in
+  the environment never reach a log, the state, the warehouse or `meltano config list`.
+"""
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
@@ -159,7 +184,8 @@ def render(document: dict[str, Any]) -> str:
     lines += ["", "## Faults tried", ""]
     lines += summary_table(document["rows"])
     lines += details(document["rows"])
-    return "\n".join(lines) + "\n"
+    lines.append(NOTES)
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -56,7 +56,8 @@ class BigQueryRest:
         )
         if not result.get("jobComplete", True):
             raise BigQueryRestError(f"query did not complete: {sql}")
-        fields = result["schema"]["fields"]
+        # DDL and DML answer without a schema.
+        fields = result.get("schema", {}).get("fields", [])
         return [
             {
                 field["name"]: (

@@ -119,6 +119,17 @@ class Running:
             time.sleep(0.05)
         raise TimeoutError(f"job did not reach {phase} within {timeout} s")
 
+    def wait_for_output(self, text: str, timeout: float) -> bool:
+        """Wait until the log holds `text`; False if the job ended first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.output:
+                return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.05)
+        raise TimeoutError(f"job did not log {text!r} within {timeout} s")
+
     def wait(self, timeout: float = 900) -> int:
         return self.proc.wait(timeout=timeout)
 
@@ -336,6 +347,17 @@ def compare(expected: dict[str, list[str]], actual: dict[str, list[str]]) -> dic
         "lost": {m: k for m, k in lost.items() if k},
         "extra": {m: k for m, k in extra.items() if k},
     }
+
+
+def files_containing(folder: Path, secrets: list[str]) -> list[str]:
+    """ "path: secret" for every file under folder holding one of the secrets, byte for byte."""
+    found = []
+    needles = [s.encode() for s in secrets]
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            data = path.read_bytes()
+            found += [f"{path}: {n.decode()}" for n in needles if n in data]
+    return found
 
 
 def file_digest(path: Path) -> str | None:

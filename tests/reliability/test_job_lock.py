@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -19,6 +20,13 @@ JOB_LOCK = ROOT / "scripts" / "job_lock.py"
 def locked(lock: Path, *command: str, wait: float | None = None) -> list[str]:
     extra = ["--wait", str(wait)] if wait is not None else []
     return [sys.executable, str(JOB_LOCK), "--lock-file", str(lock), *extra, "--", *command]
+
+
+@pytest.fixture(autouse=True)
+def own_meltano_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The wrapper cleans `.meltano/run/`: point it at a scratch one, never the project's."""
+    monkeypatch.setenv("MELTANO_SYS_DIR_ROOT", str(tmp_path / "meltano-sys"))
+    return tmp_path / "meltano-sys"
 
 
 def test_second_run_refuses_with_one_line_or_waits(tmp_path: Path) -> None:
@@ -63,3 +71,17 @@ def test_processes_left_behind_are_stopped_before_the_lock_is_released(tmp_path:
     assert after.returncode == 0, after.stderr
     time.sleep(3.5)
     assert not marker.exists(), "a process left behind kept running"
+
+
+def test_config_files_a_killed_run_left_are_deleted(tmp_path: Path, own_meltano_dir: Path) -> None:
+    plugin_run = own_meltano_dir / "run" / "tap-simtom-bnpl"
+    plugin_run.mkdir(parents=True)
+    left = plugin_run / "tap.01a208dd-1518-7ae5-a470-ae39e9544a0c.config.json"
+    left.write_text('{"api_key": "leftover-secret"}')
+    catalog = plugin_run / "tap.properties.json"
+    catalog.write_text("{}")
+    done = subprocess.run(locked(tmp_path / "job.lock", "true"), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert not left.exists() and catalog.exists()
+    assert "removed 1 config file" in done.stderr
+    assert os.environ["MELTANO_SYS_DIR_ROOT"] == str(own_meltano_dir)

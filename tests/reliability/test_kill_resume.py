@@ -27,6 +27,7 @@ from .harness import (
     bookmarks,
     compare,
     duplicates,
+    files_containing,
     isolated_project,
     job_command,
     kill_9,
@@ -40,6 +41,8 @@ from .harness import (
 pytestmark = [pytest.mark.job, pytest.mark.slow, pytest.mark.reliability]
 
 KILL_SEED = 8
+KILLS = 10
+MAX_RUNS = 16
 # Ten kills: cheap early moments more often than late ones, every phase more than once.
 KILL_PHASES = (
     "extract-load",
@@ -54,6 +57,7 @@ KILL_PHASES = (
     "quality gate",
 )
 PACE_SECONDS = 0.4  # between streamed days: extraction lasts long enough to be hit
+TAP_LINE = "] tap-simtom-bnpl "
 
 
 def test_kill_9_at_random_moments_then_rerun_equals_a_clean_run(
@@ -68,13 +72,26 @@ def test_kill_9_at_random_moments_then_rerun_equals_a_clean_run(
         project = isolated_project(
             tmp_path, server.url, api_key, TARGET_DUCKDB_BATCH_SIZE_ROWS="100"
         )
-        for number, phase in enumerate(KILL_PHASES, start=1):
+        number = 0
+        while sum(1 for k in kills if k.get("killed")) < KILLS and number < MAX_RUNS:
+            number += 1
+            # A run that finished before its moment came is not a kill: go on until ten.
+            phase = KILL_PHASES[(number - 1) % len(KILL_PHASES)]
             running = start_job(project, f"run-kill{number:02d}", job_command())
-            if phase != "extract-load" and not running.wait_for_phase(phase, timeout=900):
-                kills.append({"kill": number, "killed": False, "target_phase": phase})
-                continue
-            # A random moment within the phase as long as it took in the clean run.
-            _start, duration = spans.get(phase, (0.0, 5.0))
+            if phase == "extract-load":
+                # From the tap's first line: a random moment while it streams the days
+                # left (fewer on each rerun, so later kills may land in dbt instead).
+                if not running.wait_for_output(TAP_LINE, timeout=600):
+                    kills.append({"kill": number, "killed": False, "target_phase": phase})
+                    continue
+                duration = len(clean_reference.per_day) * PACE_SECONDS + 2.0
+            else:
+                if not running.wait_for_phase(phase, timeout=900):
+                    kills.append({"kill": number, "killed": False, "target_phase": phase})
+                    continue
+                # Most of the phase's clean duration: a rerun's dbt and gate run a little
+                # faster (fewer new days), and a run that ends first is not a kill.
+                duration = 0.8 * spans.get(phase, (0.0, 5.0))[1]
             delay = rng.uniform(0.0, duration)
             deadline = running.elapsed() + delay
             while running.elapsed() < deadline and running.proc.poll() is None:
@@ -95,7 +112,8 @@ def test_kill_9_at_random_moments_then_rerun_equals_a_clean_run(
             outcome.update(bookmark=next(iter(marks.values()), None), **raw_replays(project))
             kills.append(outcome)
 
-            if plain_rerun is None and outcome.get("phase") == "extract-load":
+            in_job = "Running job with name" in running.output
+            if plain_rerun is None and outcome.get("phase") == "extract-load" and in_job:
                 # What a plain `meltano run` does right after a kill, without the lock
                 # wrapper: Meltano still counts the killed run as running.
                 probe = run_job(project, "run-plain-meltano", job_command(locked=False))
@@ -111,6 +129,9 @@ def test_kill_9_at_random_moments_then_rerun_equals_a_clean_run(
 
     got = snapshot(project)
     diff = compare(clean_reference.snapshot, got)
+    # Killed runs leave Meltano's per-run config files (with the api_key) behind; the lock
+    # wrapper deletes them, so none may survive anywhere in the project's folders.
+    leaks = files_containing(tmp_path, [api_key])
     doubled = duplicates(project)
     landed = [k for k in kills if k.get("killed")]
     record(
@@ -127,10 +148,11 @@ def test_kill_9_at_random_moments_then_rerun_equals_a_clean_run(
         **raw_replays(project),
         kills=kills,
         plain_meltano_rerun=plain_rerun,
+        secret_leftovers=leaks,
     )
 
     assert final.proc.returncode == 0, final.output[-4000:]
-    assert len(landed) >= 10, kills
+    assert len(landed) >= KILLS, kills
     assert all(not k["leftovers_alive"] for k in landed), kills
     assert diff == {"missing_models": [], "lost": {}, "extra": {}}, diff
     assert per_day(project) == clean_reference.per_day
@@ -141,3 +163,4 @@ def test_kill_9_at_random_moments_then_rerun_equals_a_clean_run(
     )
     assert unbalanced == [], unbalanced
     assert BLOCK_DONE in final.output
+    assert leaks == [], leaks

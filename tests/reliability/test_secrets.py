@@ -12,26 +12,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from conftest import ROOT, STATE_ID
 
 from .conftest import CleanReference
-from .harness import SECRETS_OF_BIGQUERY, tables
+from .harness import SECRETS_OF_BIGQUERY, files_containing, tables
 
 pytestmark = [pytest.mark.job, pytest.mark.reliability]
-
-
-def files_containing(folder: Path, secrets: list[str]) -> list[str]:
-    found = []
-    needles = [s.encode() for s in secrets]
-    for path in folder.rglob("*"):
-        if path.is_file() and not path.is_symlink():
-            data = path.read_bytes()
-            found += [f"{path}: {n.decode()}" for n in needles if n in data]
-    return found
 
 
 def test_secrets_never_appear_in_any_output(
