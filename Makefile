@@ -39,9 +39,11 @@ help: ## Show the commands
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# uv (which Meltano uses for the plugin venvs too) resolves and installs in a fraction of
+# pip's time from an empty cache; its cache (~/.cache/uv) makes reinstalls quick.
 $(VENV)/.dev-installed: $(BIN)/python Makefile tap-simtom-bnpl/pyproject.toml
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet $(DEV_REQUIREMENTS)
+	$(BIN)/python -m pip install --quiet "uv>=0.9,<1"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python $(DEV_REQUIREMENTS)
 	touch $@
 
 .meltano/.plugins-installed: $(VENV)/.dev-installed $(INSTALL_INPUTS)
@@ -66,8 +68,8 @@ summary: ## Print the summary of the DuckDB warehouse again
 
 .PHONY: state
 state: install ## Show the pipeline state (the bookmark the next run continues from)
-	$(MELTANO) state list
-	$(MELTANO) state get $(STATE_ID_DEV)
+	$(MELTANO) --environment=dev state list
+	$(MELTANO) --environment=dev state get $(STATE_ID_DEV)
 
 .PHONY: schedules
 schedules: install ## List the Meltano schedules
@@ -100,7 +102,7 @@ test-quality: install ## The quality utility's tests, in the quality plugin's ow
 	$(QUALITY_PYTHON) -m pytest plugins/quality/tests
 
 .PHONY: test-project
-test-project: install ## Project tests: the Meltano job end to end on DuckDB
+test-project: install ## Project tests (tests/): the jobs end to end on DuckDB and the BigQuery emulator, dbt, Airflow, reliability
 	$(BIN)/pytest tests
 
 .PHONY: reset

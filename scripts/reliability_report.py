@@ -138,9 +138,12 @@ def details(rows: list[dict[str, Any]]) -> list[str]:
                 f"the extraction log: {row.get('tap_attempts_logged')}"
             )
         if row.get("error_line"):
-            if "### Bad configuration" not in lines:
-                lines += ["", "### Bad configuration: the one line each run printed", ""]
-            lines.append(f"- {row['fault'].split(': ', 1)[-1]}: `{row['error_line']}`")
+            title = "### Bad configuration: the error line each run printed"
+            if title not in lines:
+                lines += ["", title, ""]
+            # The line as the tap wrote it, without Meltano's timestamp and level prefix.
+            text = row["error_line"].split("tap-simtom-bnpl ", 1)[-1]
+            lines.append(f"- {row['fault'].split(': ', 1)[-1]}: `{text}`")
         if "quarantined" in row:
             lines += [
                 "",

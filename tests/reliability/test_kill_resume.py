@@ -21,9 +21,12 @@ import time
 import pytest
 from tap_simtom_bnpl.simtom_local import SimtomServer
 
+from conftest import days_between
+
 from .conftest import CleanReference
 from .harness import (
     BLOCK_DONE,
+    START,
     bookmarks,
     compare,
     duplicates,
@@ -43,21 +46,29 @@ pytestmark = [pytest.mark.job, pytest.mark.slow, pytest.mark.reliability]
 KILL_SEED = 8
 KILLS = 10
 MAX_RUNS = 16
-# Ten kills: cheap early moments more often than late ones, every phase more than once.
+# Ten kills: extraction first (while days are left to stream), every phase more than once.
 KILL_PHASES = (
     "extract-load",
     "extract-load",
+    "extract-load",
     "dbt build",
     "extract-load",
     "quality gate",
     "extract-load",
     "dbt build",
-    "extract-load",
     "dbt build",
     "quality gate",
 )
-PACE_SECONDS = 0.4  # between streamed days: extraction lasts long enough to be hit
+PACE_SECONDS = 1.0  # between streamed days, as simtom itself pauses
 TAP_LINE = "] tap-simtom-bnpl "
+DAY_LINE = " transactions, "  # the tap's progress line for each finished day
+
+
+def days_after(marks: dict[str, str], end: str) -> int:
+    """Days from the bookmark (exclusive) to end (inclusive); all ten without one."""
+    if not marks:
+        return len(days_between(START, end))
+    return len(days_between(next(iter(marks.values())), end)) - 1
 
 
 def test_kill_9_at_random_moments_then_rerun_equals_a_clean_run(
@@ -79,12 +90,13 @@ def test_kill_9_at_random_moments_then_rerun_equals_a_clean_run(
             phase = KILL_PHASES[(number - 1) % len(KILL_PHASES)]
             running = start_job(project, f"run-kill{number:02d}", job_command())
             if phase == "extract-load":
-                # From the tap's first line: a random moment while it streams the days
-                # left (fewer on each rerun, so later kills may land in dbt instead).
-                if not running.wait_for_output(TAP_LINE, timeout=600):
+                # A random moment while the tap streams the days still to do (one every
+                # PACE_SECONDS), from its first day; with none left, while it starts.
+                days_left = days_after(previous_marks, max(clean_reference.per_day))
+                if not running.wait_for_output(DAY_LINE if days_left else TAP_LINE, 600):
                     kills.append({"kill": number, "killed": False, "target_phase": phase})
                     continue
-                duration = len(clean_reference.per_day) * PACE_SECONDS + 2.0
+                duration = days_left * PACE_SECONDS or 3.0
             else:
                 if not running.wait_for_phase(phase, timeout=900):
                     kills.append({"kill": number, "killed": False, "target_phase": phase})
