@@ -40,6 +40,9 @@ A benchmark run alone (`.venv/bin/python -m bench.<module>`) rewrites its own se
 
 The server is `simtom-local` (the project's simtom-compatible server) in its own process on
 loopback; every ratio divides two figures measured in the same run, on the same machine.
+A load average above the machine's CPU count means other work shared its cores during the
+run: wall-clock ratios suffer first, while CPU-second figures and the profiles (py-spy
+samples of every thread, dbt's node timings) show what bounds each pipeline regardless.
 """
 
 
