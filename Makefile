@@ -105,6 +105,11 @@ test-quality: install ## The quality utility's tests, in the quality plugin's ow
 test-project: install ## Project tests (tests/): the jobs end to end on DuckDB and the BigQuery emulator, dbt, Airflow, reliability
 	$(BIN)/pytest tests
 
+.PHONY: bench
+bench: install ## Run the benchmarks one after the other (about an hour) and rewrite docs/benchmarks.md
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	$(BIN)/python -m bench.run_all
+
 .PHONY: reset
 reset: $(VENV)/.dev-installed ## Forget the dev pipeline state and delete output/ (the next run starts over)
 	-$(MELTANO) --environment=dev state clear --force $(STATE_ID_DEV)
