@@ -138,7 +138,9 @@ class Project:
         """The pipeline's Singer state as Meltano stored it."""
         run = self.meltano("state", "get", STATE_ID)
         assert run.returncode == 0, run.tail()
-        return json.loads(run.output[run.output.index("{") :])
+        # stdout and stderr share the pipe: the JSON may have log lines after it.
+        state, _end = json.JSONDecoder().raw_decode(run.output[run.output.index("{") :])
+        return state
 
     def state_ids(self) -> list[str]:
         run = self.meltano("state", "list", "--pattern", "*")
