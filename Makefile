@@ -113,9 +113,9 @@ bench: install ## Run the benchmarks one after the other (about an hour) and rew
 .PHONY: reset
 reset: $(VENV)/.dev-installed ## Forget the dev pipeline state and delete output/ (the next run starts over)
 	-$(MELTANO) --environment=dev state clear --force $(STATE_ID_DEV)
-	find output -mindepth 1 ! -name .gitkeep -delete
+	rm -rf output
 
 .PHONY: clean
 clean: ## Remove the venvs and everything generated (output/, .meltano/, dbt target/)
 	rm -rf $(VENV) .meltano transform/target transform/logs
-	find output -mindepth 1 ! -name .gitkeep -delete
+	rm -rf output

@@ -10,6 +10,7 @@ every other call untouched.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import target_duckdb
@@ -42,6 +43,10 @@ def main() -> None:
     connect = target_duckdb.duckdb_connect
 
     def duckdb_connect(config: dict[str, Any]) -> HeaderlessCopyConnection:
+        # output/ is not in the repository: a fresh clone gets its folder on the first load.
+        path = config.get("path") or config.get("filepath") or ""
+        if path and path != ":memory:" and ":" not in path.split("/")[0]:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         return HeaderlessCopyConnection(connect(config))
 
     target_duckdb.duckdb_connect = duckdb_connect
