@@ -51,10 +51,12 @@ def loaded_keys(path: Path) -> list[str]:
 
 
 def test_meltano_loader_keeps_the_first_record_of_each_batch(project: Project) -> None:
+    # A folder that does not exist yet, as output/ on a fresh clone.
+    database = project.workdir / "output" / "nested" / "bnpl.duckdb"
     completed = subprocess.run(
         [str(ROOT / ".venv" / "bin" / "meltano"), "invoke", "target-duckdb"],
         cwd=ROOT,
-        env=project.env(),
+        env=project.env(BNPL_DUCKDB_PATH=str(database)),
         input=singer_lines(),
         capture_output=True,
         text=True,
@@ -62,7 +64,7 @@ def test_meltano_loader_keeps_the_first_record_of_each_batch(project: Project) -
         check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
-    assert loaded_keys(project.duckdb_path) == [f"k{n}" for n in range(5)]
+    assert loaded_keys(database) == [f"k{n}" for n in range(5)]
     # The target hands the last STATE back once everything before it is stored.
     assert json.loads(completed.stdout.strip().splitlines()[-1]) == STATE["value"]
 

@@ -4,7 +4,7 @@ target-duckdb writes each batch to a CSV file without a header and loads it with
 ``COPY <table> FROM '<file>' WITH (new_line '\\r\\n')``. DuckDB >= 1.1 sniffs for a header
 in that statement and may take the first data row for one, dropping a record per stream
 per batch. Wrapping the connection adds ``HEADER false`` to those statements and leaves
-every other call untouched.
+every other call untouched; the database file's folder is created when missing.
 """
 
 from __future__ import annotations
