@@ -46,16 +46,22 @@ samples of every thread, dbt's node timings) show what bounds each pipeline rega
 """
 
 
-def _value(value: Any) -> str:
+def format_value(value: Any) -> str:
+    """A figure as the benchmarks print it: thousands separators, 3 or 1 decimals."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:,.3f}" if abs(value) < 100 else f"{value:,.1f}"
     if isinstance(value, int):
         return f"{value:,}"
+    return json.dumps(value) if isinstance(value, dict | list) else str(value)
+
+
+def _value(value: Any) -> str:
+    # Lists and dicts are JSON; on the page they read better as code.
     if isinstance(value, dict | list):
         return f"`{json.dumps(value)}`"
-    return str(value)
+    return format_value(value)
 
 
 def _machine(machine: dict) -> str:

@@ -23,7 +23,7 @@ from bench.project import (
     BenchError,
     plugin_version,
 )
-from bench.report import profile_lines, write_report
+from bench.report import format_value, profile_lines, write_report
 
 
 def goal_met(ratio: float, goal: str) -> bool:
@@ -87,16 +87,6 @@ class Result:
         return path
 
 
-def _format(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:,.3f}" if abs(value) < 100 else f"{value:,.1f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return json.dumps(value) if isinstance(value, dict | list) else str(value)
-
-
 def parser(description: str) -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(description=description)
     cli.add_argument(
@@ -151,7 +141,7 @@ def main(
         write_report()
     print(f"{result.title}{' (quick)' if result.quick else ''}")
     for name, value in result.figures.items():
-        print(f"  {name}: {_format(value)}")
+        print(f"  {name}: {format_value(value)}")
     for note in result.notes:
         print(f"  note: {note}")
     if result.profile:
