@@ -27,7 +27,7 @@ if t.TYPE_CHECKING:
     from tap_simtom_bnpl.settings import Settings
 
 GENERATOR = "bnpl"
-_CHUNK_BYTES = 1 << 16
+_READ_BYTES = 1 << 20
 _MESSAGE_LIMIT = 300
 _BODY_READ_ERRORS: tuple[type[BaseException], ...] = (
     requests.RequestException,
@@ -110,27 +110,40 @@ class ResponseLines:
         self.complete = False
 
     def __iter__(self) -> Iterator[bytes]:
+        for lines in self.batches():
+            yield from lines
+
+    def batches(self) -> Iterator[list[bytes]]:
+        """The body's complete lines (without newlines), a list per read of the socket.
+
+        Each read takes what has arrived, up to _READ_BYTES, without waiting for more: a
+        day is handed on as soon as its last line is in, whatever the pace of the server.
+        """
+        # urllib3's read1 under requests: one call per read instead of requests' and
+        # urllib3's generators per chunk, and one split per read instead of one per chunk.
+        read = self._response.raw.read1
+        cancelled = self._cancelled
         pending = b""
         discarding = False
         try:
-            for chunk in self._response.iter_content(_CHUNK_BYTES):
-                if self._cancelled.is_set():
+            while chunk := read(_READ_BYTES, decode_content=True):
+                if cancelled.is_set():
                     raise Cancelled
-                if not chunk:
-                    continue
-                lines = (pending + chunk).split(b"\n")
+                lines = chunk.split(b"\n")
+                if pending:
+                    lines[0] = pending + lines[0]
                 pending = lines.pop()
-                for line in lines:
-                    if discarding:
-                        discarding = False  # the tail of an over-long line
-                        continue
-                    yield line
+                if discarding and lines:
+                    del lines[0]  # the tail of an over-long line
+                    discarding = False
                 if len(pending) > MAX_LINE_BYTES:
                     # Hand the parser enough to quarantine it, then skip to the next newline.
                     if not discarding:
-                        yield pending[: MAX_LINE_BYTES + 1]
+                        lines.append(pending[: MAX_LINE_BYTES + 1])
                     discarding = True
                     pending = b""
+                if lines:
+                    yield lines
         except _BODY_READ_ERRORS as exc:
             raise TransientError(f"response body broke off: {one_line(str(exc), 160)}") from exc
         if pending and not discarding:

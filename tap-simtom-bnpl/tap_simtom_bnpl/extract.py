@@ -19,6 +19,9 @@ import time
 import typing as t
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter, itemgetter
+
+import orjson
 
 from tap_simtom_bnpl.client import (
     Cancelled,
@@ -27,11 +30,15 @@ from tap_simtom_bnpl.client import (
     backoff_delay,
 )
 from tap_simtom_bnpl.keys import PROFILE_ATTRIBUTES, ResponseKeys, transaction_key_prefix
-from tap_simtom_bnpl.parsing import LineParser, Parsed, Rejected
+from tap_simtom_bnpl.parsing import LineParser, Parsed, Rejected, SimtomRecord, as_record
 from tap_simtom_bnpl.windows import ONE_DAY, Window, day_range
+from tap_simtom_bnpl.writer import JsonLines
 
 if t.TYPE_CHECKING:
     from tap_simtom_bnpl.settings import Settings
+
+_profile_attributes = itemgetter(*PROFILE_ATTRIBUTES)
+_profile_attributes_of = attrgetter(*PROFILE_ATTRIBUTES)
 
 
 def utc_now() -> str:
@@ -45,11 +52,14 @@ class RetriesExhausted(Exception):
 
 @dataclass
 class DayBatch:
-    """Everything one complete day contributes to the four streams."""
+    """Everything one complete day contributes to the four streams.
+
+    With `RunContext.serialize`, customers and transactions are already JSON lines.
+    """
 
     day: dt.date
-    customers: list[dict]
-    transactions: list[dict]
+    customers: list[dict] | JsonLines
+    transactions: list[dict] | JsonLines
     quarantine: list[dict]
     log: dict
 
@@ -65,6 +75,11 @@ class RunContext:
     cancelled: threading.Event = field(default_factory=threading.Event)
     rng: random.Random = field(default_factory=random.Random)
     unknown_fields: set[str] = field(default_factory=set)
+    # Serialise customers and transactions as soon as they are complete, on the worker: a
+    # day of dicts held until the main thread writes it costs more (allocation, cache
+    # misses, garbage collector passes) than the JSON itself. Only for output that takes
+    # the records as they are (no stream maps, no deselected fields).
+    serialize: bool = False
 
     def volume(self, day: dt.date) -> tuple[int, str | None]:
         """Volume to request for `day` and its day type (type only with a volume profile)."""
@@ -82,9 +97,13 @@ class _DayBuffer:
     id_base: int
     keep: bool
     key_prefix: str = ""
+    # With serialisation: the transaction's JSON members between its fields and its
+    # customer's keys - `,"transaction_key":"YYYYMMDD-`, the ordinal, then this tail.
+    key_head: bytes = b""
+    date_member: bytes = b""
     received: int = 0
-    customers: list[dict] = field(default_factory=list)
-    transactions: list[dict] = field(default_factory=list)
+    customers: list[dict] | JsonLines = field(default_factory=list)
+    transactions: list[dict] | JsonLines = field(default_factory=list)
     quarantine: list[dict] = field(default_factory=list)
 
 
@@ -117,27 +136,57 @@ class _Attempt:
         self.next_id = 0
         self.first_seen: dict[str, str] = {}
         self.emitted_profiles: set[str] = set()
+        self.serialize = ctx.serialize
+        # customer id -> its latest profile attributes and the transaction JSON's closing
+        # members for that profile
+        self.tails: dict[str, tuple[tuple, bytes]] = {}
         self.common = {
             "extraction_run_id": ctx.run_id,
             "requested_at": requested_at,
             "window_start": window.start.isoformat(),
             "window_end": window.end.isoformat(),
         }
+        self.common_members = orjson.dumps(self.common)[1:] + b"\n"  # closes the object
         self.buffer = self._new_buffer(self.request_start)
 
     def _new_buffer(self, day: dt.date) -> _DayBuffer:
         keep = self.skip_through is None or day > self.skip_through
-        return _DayBuffer(
+        buffer = _DayBuffer(
             day, utc_now(), time.monotonic(), self.next_id, keep, transaction_key_prefix(day)
         )
+        if self.serialize:
+            buffer.customers, buffer.transactions = JsonLines(), JsonLines()
+            buffer.key_head = b',"transaction_key":"' + buffer.key_prefix.encode()
+            buffer.date_member = b'","transaction_date":"' + day.isoformat().encode() + b'"'
+        return buffer
 
     def feed(self, line: bytes) -> list[DayBatch]:
         """Consume one line; return the days it completed."""
         self.lines += 1
-        result = self.parser.parse(line)
-        if result is None:
-            return []
-        self.nonblank += 1
+        fast = self.parser.decode(line)
+        if fast is not None:
+            decoded, stamp, day = fast
+            buffer = self.buffer
+            record_id = decoded._record_id
+            self.nonblank += 1
+            if day == buffer.day and record_id >= self.next_id:
+                # The common case: the next valid record of the current day.
+                buffer.received += 1
+                self.next_id = record_id + 1
+                if self.serialize:
+                    self._add_encoded(buffer, decoded, stamp, record_id)
+                else:
+                    self._add_transaction(buffer, Parsed(as_record(decoded, stamp), day, record_id))
+                return []
+            result: Parsed | Rejected | None = Parsed(as_record(decoded, stamp), day, record_id)
+        else:
+            result = self.parser.parse_other(line)
+            if result is None:
+                return []
+            self.nonblank += 1
+        return self._feed_other(line, result)
+
+    def _feed_other(self, line: bytes, result: Parsed | Rejected) -> list[DayBatch]:
         completed: list[DayBatch] = []
         day = result.day
         if day is not None:
@@ -167,30 +216,100 @@ class _Attempt:
             buffer.quarantine.append(self._quarantine_row(buffer.day, line, result.reason))
         return completed
 
+    def _customer(
+        self,
+        attributes: tuple,
+        customer_id: str,
+        tenure_days: int,
+        customer_key: str,
+        profile_key: str,
+        first_seen: str,
+    ) -> dict:
+        customer = dict(zip(PROFILE_ATTRIBUTES, attributes, strict=True))
+        customer.update(
+            customer_profile_key=profile_key,
+            customer_key=customer_key,
+            customer_id=customer_id,
+            customer_tenure_days=tenure_days,
+            first_seen_at=first_seen,
+            first_seen_date=first_seen[:10],
+            requested_at=self.requested_at,
+            extraction_run_id=self.ctx.run_id,
+        )
+        return customer
+
+    def _add_encoded(
+        self, buffer: _DayBuffer, decoded: SimtomRecord, stamp: str, record_id: int
+    ) -> None:
+        """`_add_transaction` for serialised output: no dict, one encoding of the record.
+
+        The line is byte for byte what serialising `_add_transaction`'s dict with orjson
+        gives - the record's fields in the same order, then the same added members - but
+        for floats with a positive exponent (msgspec writes 1e16 for orjson's 1e+16).
+        """
+        attributes = _profile_attributes_of(decoded)
+        known = self.tails.get(decoded.customer_id)
+        if known is not None and known[0] == attributes and buffer.keep:
+            # The common case: a customer already seen with this profile in a kept day.
+            tail = known[1]
+        else:
+            tail = self._customer_tail(buffer, decoded, attributes, stamp)
+            if tail is None:
+                return
+        decoded._timestamp = stamp
+        buffer.transactions.append_struct(
+            decoded, buffer.key_head, record_id - buffer.id_base, buffer.date_member, tail
+        )
+
+    def _customer_tail(
+        self, buffer: _DayBuffer, decoded: SimtomRecord, attributes: tuple, stamp: str
+    ) -> bytes | None:
+        """Keys of a customer profile not met yet (emitted as a customer if new); the
+        transaction JSON's closing members for it. None on a day that is not kept."""
+        customer_key, profile_key = self.keys.keys_of(decoded.customer_id, attributes)
+        first_seen = self.first_seen.setdefault(profile_key, stamp)
+        if not buffer.keep:
+            return None
+        if profile_key not in self.emitted_profiles:
+            self.emitted_profiles.add(profile_key)
+            customer = self._customer(
+                attributes,
+                decoded.customer_id,
+                decoded.customer_tenure_days,
+                customer_key,
+                profile_key,
+                first_seen,
+            )
+            buffer.customers.append(customer)
+        # Both keys are hex: nothing to escape.
+        tail = (
+            f',"customer_key":"{customer_key}","customer_profile_key":"{profile_key}",'
+        ).encode() + self.common_members
+        # Cached only on a kept day, once the profile is emitted: a cached profile has no
+        # customer left to emit and its first_seen is set.
+        self.tails[decoded.customer_id] = (attributes, tail)
+        return tail
+
     def _add_transaction(self, buffer: _DayBuffer, parsed: Parsed) -> None:
         record = parsed.record
-        customer_key = self.keys.customer_key(record["customer_id"])
-        attributes = tuple(record[name] for name in PROFILE_ATTRIBUTES)
-        profile_key = self.keys.profile_key(customer_key, attributes)
+        attributes = _profile_attributes(record)
+        customer_key, profile_key = self.keys.keys_of(record["customer_id"], attributes)
         first_seen = self.first_seen.setdefault(profile_key, record["_timestamp"])
         if not buffer.keep:
             return
         if profile_key not in self.emitted_profiles:
             self.emitted_profiles.add(profile_key)
-            customer = {name: record[name] for name in PROFILE_ATTRIBUTES}
-            customer.update(
-                customer_profile_key=profile_key,
-                customer_key=customer_key,
-                customer_id=record["customer_id"],
-                customer_tenure_days=record["customer_tenure_days"],
-                first_seen_at=first_seen,
-                first_seen_date=first_seen[:10],
-                requested_at=self.requested_at,
-                extraction_run_id=self.ctx.run_id,
+            customer = self._customer(
+                attributes,
+                record["customer_id"],
+                record["customer_tenure_days"],
+                customer_key,
+                profile_key,
+                first_seen,
             )
             buffer.customers.append(customer)
         record["transaction_key"] = f"{buffer.key_prefix}{parsed.record_id - buffer.id_base:06d}"
-        record["transaction_date"] = parsed.record["_timestamp"][:10]
+        record["transaction_date"] = record["_timestamp"][:10]
         record["customer_key"] = customer_key
         record["customer_profile_key"] = profile_key
         record.update(self.common)
@@ -252,6 +371,9 @@ class _Attempt:
             "base_daily_volume": volume,
             "day_type": day_type,
         }
+        if self.serialize:
+            buffer.customers.close()
+            buffer.transactions.close()
         return DayBatch(buffer.day, buffer.customers, buffer.transactions, buffer.quarantine, log)
 
 
@@ -350,10 +472,15 @@ class WindowExtractor:
         attempt = _Attempt(self.ctx, self.window, body, number, self.skip_through, requested_at)
         try:
             with self.ctx.client.stream(body, self.ctx.cancelled) as lines:
-                for line in lines:
-                    completed = attempt.feed(line)
-                    if completed:
-                        self._hand_on(completed)
+                feed = attempt.feed
+                for batch in lines.batches():
+                    for line in batch:
+                        if not line:  # the blank line after every record: counted, no more
+                            attempt.lines += 1
+                            continue
+                        completed = feed(line)
+                        if completed:
+                            self._hand_on(completed)
         finally:
             self.ctx.unknown_fields.update(attempt.parser.unknown_fields)
         if self.ctx.cancelled.is_set():

@@ -57,25 +57,30 @@ class ResponseKeys:
         if scope:
             material += b"|" + scope.encode()
         self._prefix = hashlib.sha256(material + b"|")
-        self._customers: dict[str, str] = {}
-        self._profiles: dict[tuple, str] = {}
+        self._latest: dict[str, tuple[tuple, str, str]] = {}  # id -> attributes and keys
 
     def customer_key(self, customer_id: str) -> str:
         """`cust_` + 16 hex of sha256(canonical body | customer_id)."""
-        key = self._customers.get(customer_id)
-        if key is None:
-            digest = self._prefix.copy()
-            digest.update(customer_id.encode())
-            key = "cust_" + digest.hexdigest()[:16]
-            self._customers[customer_id] = key
-        return key
+        digest = self._prefix.copy()
+        digest.update(customer_id.encode())
+        return "cust_" + digest.hexdigest()[:16]
 
     def profile_key(self, customer_key: str, attributes: tuple) -> str:
         """16 hex of sha256 over the customer key and its profile attributes."""
-        cache_key = (customer_key, attributes)
-        key = self._profiles.get(cache_key)
-        if key is None:
-            material = "|".join((customer_key, *(str(value) for value in attributes)))
-            key = hashlib.sha256(material.encode()).hexdigest()[:16]
-            self._profiles[cache_key] = key
-        return key
+        material = "|".join((customer_key, *map(str, attributes)))
+        return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+    def keys_of(self, customer_id: str, attributes: tuple) -> tuple[str, str]:
+        """(customer_key, profile_key) of a customer id with its profile attributes.
+
+        Both are pure functions of (id, attributes) within a response, and a customer
+        repeats many times in one: one lookup by id and a comparison of the attributes. Only
+        the latest profile of an id is kept; simtom re-draws a customer rarely.
+        """
+        latest = self._latest.get(customer_id)
+        if latest is not None and latest[0] == attributes:
+            return latest[1], latest[2]
+        customer_key = self.customer_key(customer_id)
+        profile_key = self.profile_key(customer_key, attributes)
+        self._latest[customer_id] = (attributes, customer_key, profile_key)
+        return customer_key, profile_key

@@ -155,15 +155,20 @@ class SimtomStream(Stream):
     is_sorted = False
     _deselected: tuple[str, ...] | None = None
 
-    def _generate_record_messages(self, record: dict) -> Iterator[singer.RecordMessage]:
+    def deselected_fields(self) -> tuple[str, ...]:
+        """Fields the catalog deselects, worked out once per run."""
         # The SDK walks the selection mask for every field of every record (about 100 us a
-        # record here, more than parsing it); the deselected fields are known once per run.
+        # record here, more than parsing it).
         if self._deselected is None:
             mask = self.mask
             self._deselected = tuple(
                 name for name in self.schema["properties"] if not mask[("properties", name)]
             )
-        for name in self._deselected:
+        return self._deselected
+
+    def _generate_record_messages(self, record: dict) -> Iterator[singer.RecordMessage]:
+        # The tap writes whole days (TapSimtomBnpl._emit); this serves the SDK's own paths.
+        for name in self.deselected_fields():
             record.pop(name, None)
         for stream_map in self.stream_maps:
             mapped = stream_map.transform(record)

@@ -8,6 +8,7 @@ own window, so memory is bounded by the windows in flight, never by the range.
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import queue
 import threading
@@ -19,6 +20,27 @@ from tap_simtom_bnpl.extract import DayBatch, RunContext, WindowExtractor
 from tap_simtom_bnpl.windows import Window
 
 _DONE = object()
+
+
+def _release_free_memory() -> None:
+    """Hand the C allocator's free pages back to the system (glibc; elsewhere a no-op).
+
+    A finished window frees its records and caches, but glibc keeps most of the freed
+    pages, scattered between live blocks; window after window the resident size creeps up.
+    Trimming once per window keeps a year-long run at the size of one window.
+    """
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def _find_malloc_trim() -> t.Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_malloc_trim = _find_malloc_trim()
 
 
 class _WindowJob:
@@ -75,6 +97,7 @@ def ordered_days(
         while jobs:
             yield from jobs[0].batches()
             jobs.popleft()
+            _release_free_memory()
             fill()
     finally:
         # Stopping early (limit, error, signal): tell the workers to abandon their requests.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import signal
 import sys
 import typing as t
@@ -12,24 +13,27 @@ from collections.abc import Iterable, Iterator
 import click
 from singer_sdk import Stream, Tap
 from singer_sdk import singerlib as singer
+from singer_sdk.helpers._batch import SDKBatchMessage
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
+from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.plugin_base import SingerCommand
 
+from tap_simtom_bnpl.batch import BatchFiles, BatchLocationBusy, BatchTarget, parse_batch_config
 from tap_simtom_bnpl.client import SimtomAPIError, SimtomClient
 from tap_simtom_bnpl.extract import DayBatch, RetriesExhausted, RunContext
 from tap_simtom_bnpl.progress import Progress
 from tap_simtom_bnpl.settings import CONFIG_SCHEMA, Settings, SettingsError, parse_settings
 from tap_simtom_bnpl.state import DayBookmarks
-from tap_simtom_bnpl.streams import STREAM_TYPES
+from tap_simtom_bnpl.streams import STREAM_TYPES, SimtomStream
 from tap_simtom_bnpl.sync import STREAM_FIELDS, count_days, ordered_days
 from tap_simtom_bnpl.windows import pending_windows
-from tap_simtom_bnpl.writer import FastSingerWriter
+from tap_simtom_bnpl.writer import FastSingerWriter, json_lines, record_lines, stdout_bytes
 
 if t.TYPE_CHECKING:
     from types import FrameType
 
 # Errors whose message says everything: logged as one line, exit code 1, no traceback.
-ONE_LINE_ERRORS = (SettingsError, SimtomAPIError, RetriesExhausted)
+ONE_LINE_ERRORS = (SettingsError, SimtomAPIError, RetriesExhausted, BatchLocationBusy)
 
 
 class _OneLineErrorCommand(SingerCommand):
@@ -56,9 +60,11 @@ class TapSimtomBnpl(Tap):
         PluginCapabilities.STREAM_MAPS,
         PluginCapabilities.FLATTENING,
         PluginCapabilities.STRUCTURED_LOGGING,
+        PluginCapabilities.BATCH,
     ]
 
     _settings: Settings | None = None
+    _batch_target: BatchTarget | None = None
 
     # -- settings -------------------------------------------------------------------------
 
@@ -66,6 +72,7 @@ class TapSimtomBnpl(Tap):
         # Own checks first: they name the setting and the expected value on one line.
         try:
             self._settings = parse_settings(self.config)
+            self._batch_target = parse_batch_config(self.config.get("batch_config"))
         except SettingsError as exc:
             self._settings = None
             if raise_errors:
@@ -78,7 +85,14 @@ class TapSimtomBnpl(Tap):
         """The validated settings (raises SettingsError when they are invalid)."""
         if self._settings is None:
             self._settings = parse_settings(self.config)
+            self._batch_target = parse_batch_config(self.config.get("batch_config"))
         return self._settings
+
+    @property
+    def batch_target(self) -> BatchTarget | None:
+        """Where BATCH mode writes its files; None in RECORD mode."""
+        self.settings  # noqa: B018 - validates batch_config with the other settings
+        return self._batch_target
 
     def discover_streams(self) -> list[Stream]:
         """The four streams."""
@@ -166,16 +180,34 @@ class TapSimtomBnpl(Tap):
             settings.max_parallel_requests,
         )
         emitting = [name for name in STREAM_FIELDS if name in selected]
+        ctx.serialize = all(_takes_records_as_they_are(self.streams[name]) for name in emitting)
         counters = {name: self.streams[name].get_record_counter() for name in emitting}
+        files = None
+        target = self.batch_target
+        if target is not None:
+            files = BatchFiles(target, ctx.run_id)
+            removed = files.open()
+            self.logger.info(
+                "BATCH mode: one %s file per stream and day under %s (%d leftover files of "
+                "earlier runs deleted)",
+                "gzip JSON-lines" if target.compression == "gzip" else "JSON-lines",
+                target.location,
+                removed,
+            )
+            counters.update(
+                {f"{name} batches": self.streams[name].get_batch_counter() for name in emitting}
+            )
         for counter in counters.values():
             counter.__enter__()
         progress = Progress(self.logger, total)
         try:
             with contextlib.closing(self._days(ctx, done_through)) as batches:
-                self._emit(batches, emitting, counters, bookmarks, progress, record_limit)
+                self._emit(batches, emitting, counters, bookmarks, progress, record_limit, files)
         finally:
             for counter in counters.values():
                 counter.__exit__(None, None, None)
+            if files is not None:
+                files.close()
         progress.summary()
         if ctx.unknown_fields:
             self.logger.warning(
@@ -191,16 +223,34 @@ class TapSimtomBnpl(Tap):
         bookmarks: DayBookmarks,
         progress: Progress,
         record_limit: int | None,
+        files: BatchFiles | None = None,
     ) -> None:
-        """Write each day's records, stream by stream, then its STATE."""
+        """Write each day's records (or batch files), stream by stream, then its STATE."""
         transactions = 0
+        write = stdout_bytes()
         for batch in batches:
+            announced: list[SDKBatchMessage] = []
             for name in emitting:
+                records = STREAM_FIELDS[name](batch)
+                if not records:
+                    continue
                 stream = self.streams[name]
-                counter = counters[name]
-                for record in STREAM_FIELDS[name](batch):
-                    stream._write_record_message(record)
-                    counter.increment()
+                for alias, mapped in _mapped_records(stream, records):
+                    if files is None:
+                        now = dt.datetime.now(dt.timezone.utc)
+                        write(record_lines(alias, mapped, now, stream._stream_version))
+                    elif mapped:
+                        url = files.write(alias, batch.day, json_lines(mapped))
+                        announced.append(
+                            SDKBatchMessage(
+                                stream=alias, encoding=files.target.encoding, manifest=[url]
+                            )
+                        )
+                        counters[f"{name} batches"].increment()
+                counters[name].increment(len(records))
+            # Every file is closed before it is announced, every BATCH precedes the STATE.
+            for message in announced:
+                self.write_message(message)
             self.write_message(singer.StateMessage(value=bookmarks.advance(batch.day)))
             progress.day_done(batch)
             transactions += len(batch.transactions)
@@ -215,6 +265,42 @@ class TapSimtomBnpl(Tap):
         with contextlib.closing(self._days(ctx, bookmarks.done_through())) as batches:
             for batch in batches:
                 yield from STREAM_FIELDS[stream_name](batch)
+
+
+def _takes_records_as_they_are(stream: SimtomStream) -> bool:
+    """Whether the stream emits its records unchanged: no stream map, no deselected field."""
+    maps = stream.stream_maps
+    return (
+        len(maps) == 1
+        and type(maps[0]) is SameRecordTransform
+        and not maps[0].flattening_enabled
+        and maps[0].stream_alias == stream.name
+        and not stream.deselected_fields()
+    )
+
+
+def _mapped_records(stream: SimtomStream, records: list) -> list[tuple[str, list]]:
+    """The records each of the stream's maps emits, by stream alias.
+
+    The same transformations as the SDK's per-record path (deselected fields dropped, stream
+    maps and flattening applied), done once per day; the plain case is the records as they
+    are (then possibly already serialised).
+    """
+    if _takes_records_as_they_are(stream):
+        return [(stream.name, records)]
+    deselected = stream.deselected_fields()
+    if deselected:
+        for record in records:
+            for name in deselected:
+                record.pop(name, None)
+    maps = stream.stream_maps
+    mapped: list[tuple[str, list[dict]]] = []
+    for stream_map in maps:
+        transformed = (stream_map.transform(record) for record in records)
+        mapped.append(
+            (stream_map.stream_alias, [record for record in transformed if record is not None])
+        )
+    return mapped
 
 
 if __name__ == "__main__":

@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import threading
+import typing as t
 from dataclasses import dataclass, field
 
-import holidays
+if t.TYPE_CHECKING:
+    import holidays
 
 WEEKDAY = "weekday"
 WEEKEND = "weekend"
@@ -45,6 +47,8 @@ class VolumeProfile:
 
     def calendar_problem(self) -> str | None:
         """One-line description of an unknown country/subdivision, or None."""
+        import holidays  # a tenth of a second of start-up: only with a volume profile
+
         try:
             holidays.country_holidays(self.country, subdiv=self.subdivision)
         except NotImplementedError as exc:
@@ -58,6 +62,8 @@ class VolumeProfile:
 
     def _holidays(self) -> holidays.HolidayBase:
         # The holidays object fills years lazily and is not thread-safe; share one per profile.
+        import holidays
+
         with self._lock:
             calendar = self._calendar.get("calendar")
             if calendar is None:

@@ -273,3 +273,116 @@ def test_server_messages_are_one_line():
         server_message(b"<html>\n<b>Bad\nGateway</b></html>") == "<html> <b>Bad Gateway</b></html>"
     )
     assert len(server_message(b"x" * 1000)) == 300
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"transaction_id": ""}, "missing transaction_id"),
+        ({"customer_id": ""}, "missing customer_id"),
+        ({"_timestamp": ""}, "missing _timestamp"),
+        ({"_timestamp": "2024-11-25T25:00:00"}, "invalid _timestamp: '2024-11-25T25:00:00'"),
+        ({"_record_id": -1}, "_record_id is negative: -1"),
+    ],
+)
+def test_a_record_of_the_right_types_still_gets_its_values_checked(changes, reason):
+    # Every type right (the decoder's fast path takes it): only the values are wrong.
+    parser = LineParser()
+    good = good_record(installment_count=4)
+    assert isinstance(parser.parse(("data: " + json.dumps(good)).encode()), Parsed)
+    result = parser.parse(("data: " + json.dumps({**good, **changes})).encode())
+    assert isinstance(result, Rejected)
+    assert result.reason == reason
+
+
+def test_the_fast_path_gives_the_records_of_the_full_check():
+    parser = LineParser()
+    variants = [
+        good_record(installment_count=4),
+        good_record(installment_count=4, credit_utilization=...),
+        good_record(installment_count=4, days_to_first_missed_payment=None, will_default=False),
+        good_record(installment_count=4.0),  # integral float: only the full check takes it
+        good_record(installment_count=4, new_field=1),  # unknown field: the full check
+        good_record(installment_count=4, amount=99.5),
+    ]
+    for record in variants * 2:
+        result = parser.parse(("data: " + json.dumps(record)).encode())
+        full = LineParser()._validate(json.loads(json.dumps(record)))
+        assert isinstance(result, Parsed) and isinstance(full, Parsed)
+        assert (result.record, result.day, result.record_id) == (
+            full.record,
+            full.day,
+            full.record_id,
+        )
+        assert list(result.record) == list(full.record), "same fields in the same order"
+
+
+def _attempt_output(lines: list[bytes], serialize: bool, skip_through: dt.date | None) -> dict:
+    """Customers, transactions and quarantine reasons of one response, as JSON lines."""
+    import logging
+
+    import orjson
+
+    from tap_simtom_bnpl.extract import RunContext, _Attempt
+
+    class Settings:
+        seed, base_daily_volume, volume_profile, display_url = 7, 100, None, "http://x"
+
+    ctx = RunContext("run-1", Settings(), None, logging.getLogger("test"), serialize=serialize)
+    body = {"start_date": "2024-11-25", "end_date": "2024-11-27", "base_daily_volume": 100}
+    window = Window(D(2024, 11, 25), D(2024, 11, 27))
+    attempt = _Attempt(ctx, window, {**body, "seed": 7}, 1, skip_through, "2024-11-28T00:00:00Z")
+    batches = []
+    for line in lines:
+        batches += attempt.feed(line)
+    batches += attempt.finish_through_end()
+
+    def as_lines(records):
+        if isinstance(records, list):
+            return b"".join(orjson.dumps(record) + b"\n" for record in records)
+        return b"".join(records.chunks)
+
+    return {
+        batch.day: (
+            as_lines(batch.customers),
+            as_lines(batch.transactions),
+            [row["reason"] for row in batch.quarantine],
+        )
+        for batch in batches
+    }
+
+
+@pytest.mark.parametrize("skip_through", [None, D(2024, 11, 25)])
+def test_serialised_records_are_the_bytes_of_the_record_dicts(skip_through):
+    # The serialised path encodes the decoded record and appends the tap's fields itself;
+    # it must give byte for byte what serialising the dicts of the other path gives.
+    def line(record_id, day, customer, **changes):
+        fields = {
+            "_record_id": record_id,
+            "_timestamp": f"2024-11-{day}T10:{record_id:02d}:00",
+            "customer_id": customer,
+            "installment_count": 4,
+        }
+        record = good_record(**{**fields, **changes})
+        return ("data: " + json.dumps(record)).encode()
+
+    lines = [
+        line(0, 25, "c1"),
+        line(1, 25, "c2", credit_utilization=None, amount=12.5, risk_score=1e-7),
+        line(2, 25, "c1"),
+        line(3, 26, "c1"),  # first met on a skipped day, emitted on its first kept day
+        line(4, 26, "c1", customer_state="NY"),  # re-drawn: a new profile
+        line(5, 26, "c1", customer_state="CA"),  # back to the first profile
+        b"data: {not json",
+        line(6, 26, "c3", product_brand='Caf\u00e9 "\u2028"', device_os="\x01"),
+        line(8, 26, "c2", installment_count=4.0),  # only the full check takes it
+        line(7, 26, "c2"),  # out of sequence: quarantined
+        line(9, 27, "c2", _timestamp="2024-11-27T01:00:00Z"),
+        line(10, 27, "c4", days_to_first_missed_payment=...),
+    ]
+    serialised = _attempt_output(lines, True, skip_through)
+    plain = _attempt_output(lines, False, skip_through)
+    assert serialised == plain
+    transactions = b"".join(day[1] for day in serialised.values())
+    assert transactions.count(b"\n") == (10 if skip_through is None else 7)
+    assert b'"transaction_key":"20241126-000005"' in transactions  # id 8, 6th of the day
