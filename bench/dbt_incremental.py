@@ -1,7 +1,8 @@
 """Benchmark 4: dbt's daily run on the full-year warehouse divided by a full refresh.
 
-On a copy of the year that bench/backfill.py loaded (or, run alone, a year loaded here from
-an unpaced server), in an isolated Meltano system database and dbt target folder:
+On a copy of a year's warehouse (--warehouse PATH, else the year bench/backfill.py loaded,
+else a year loaded here from an unpaced server), in an isolated Meltano system database and
+dbt target folder:
 
 1. `meltano run dbt-duckdb:build` once, untimed: builds every model and parses the project
    (skipped with --quick)
@@ -15,7 +16,7 @@ Ratio: daily dbt run / full refresh; goal <= 0.1. dbt's run_results.json of both
 the profile: time per model and test, and how much of the wall clock is no node at all
 (Meltano and dbt start-up, parsing).
 
-    .venv/bin/python -m bench.dbt_incremental [--quick]
+    .venv/bin/python -m bench.dbt_incremental [--quick] [--warehouse PATH]
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pathlib import Path
 from bench.backfill import FIRST_DAY, FULL_DAYS, WAREHOUSE, WAREHOUSE_INFO
 from bench.meltano import IsolatedMeltano, raw_row_count
 from bench.project import DBT_VENV, MELTANO, TAP, TARGET_VENV, BenchError, days, require
-from bench.results import Result, main, workdir
+from bench.results import Result, main, parser, workdir
 from bench.server import SimtomProcess
 
 METRIC = "dbt_incremental_vs_full_refresh"
@@ -84,6 +85,22 @@ def load_year(meltano: IsolatedMeltano, start: date, end: date, volume: int | No
     )
 
 
+def raw_date_range(duckdb_path: Path) -> tuple[date, date]:
+    """First and last transaction_date in a warehouse's raw.transactions."""
+    import duckdb
+
+    con = duckdb.connect(str(duckdb_path), read_only=True)
+    try:
+        first, last = con.execute(
+            "SELECT min(transaction_date)::DATE, max(transaction_date)::DATE FROM raw.transactions"
+        ).fetchone()
+    finally:
+        con.close()
+    if first is None:
+        raise BenchError(f"{duckdb_path}: raw.transactions is empty")
+    return first, last
+
+
 def measure(args: argparse.Namespace) -> Result:
     require(MELTANO, TAP, TARGET_VENV, DBT_VENV)
     work = workdir(METRIC, args.quick)
@@ -94,7 +111,13 @@ def measure(args: argparse.Namespace) -> Result:
         meltano = IsolatedMeltano(work, server.url, warehouse)
         meltano.run("warm-up", "config", "print", "dbt-duckdb")
         origin = "loaded by this run (no warehouse from bench/backfill.py)"
-        if not args.quick and WAREHOUSE.exists() and WAREHOUSE_INFO.exists():
+        if args.warehouse is not None:
+            if not args.warehouse.is_file():
+                raise BenchError(f"--warehouse: no DuckDB file at {args.warehouse}")
+            shutil.copyfile(args.warehouse, warehouse)
+            start, end = raw_date_range(warehouse)
+            origin = f"a copy of {args.warehouse}"
+        elif not args.quick and WAREHOUSE.exists() and WAREHOUSE_INFO.exists():
             info = json.loads(WAREHOUSE_INFO.read_text())
             start, end = date.fromisoformat(info["start"]), date.fromisoformat(info["end"])
             shutil.copyfile(WAREHOUSE, warehouse)
@@ -162,5 +185,15 @@ def measure(args: argparse.Namespace) -> Result:
     return result
 
 
+def cli() -> argparse.ArgumentParser:
+    command = parser(__doc__.splitlines()[0])
+    command.add_argument(
+        "--warehouse",
+        type=Path,
+        help="DuckDB file whose raw layer holds the year (copied, never changed)",
+    )
+    return command
+
+
 if __name__ == "__main__":
-    sys.exit(main(METRIC, measure, __doc__.splitlines()[0]))
+    sys.exit(main(METRIC, measure, __doc__.splitlines()[0], cli=cli()))

@@ -40,11 +40,16 @@ def dbt(project: Project, *args: str) -> dict:
     return json.loads((project.workdir / "dbt-target" / "run_results.json").read_text())
 
 
+def relation(model: str) -> str:
+    """schema.model of a model of this project in DuckDB."""
+    return f"staging.{model}" if model.startswith("stg_") else f"marts.{model}"
+
+
 def invocation_per_day(project: Project, model: str) -> dict[str, set[str]]:
     """{day: invocation ids that last wrote the model's rows of that day}."""
     per_day: dict[str, set[str]] = {}
     for day, invocation in project.query(
-        f"SELECT DISTINCT transaction_date::VARCHAR, dbt_invocation_id FROM marts.{model}"
+        f"SELECT DISTINCT transaction_date::VARCHAR, dbt_invocation_id FROM {relation(model)}"
     ):
         per_day.setdefault(day, set()).add(invocation)
     return per_day
@@ -52,11 +57,62 @@ def invocation_per_day(project: Project, model: str) -> dict[str, set[str]]:
 
 def days_written_by(project: Project, model: str, invocation_id: str) -> list[str]:
     rows = project.query(
-        f"SELECT DISTINCT transaction_date::VARCHAR FROM marts.{model} "
+        f"SELECT DISTINCT transaction_date::VARCHAR FROM {relation(model)} "
         "WHERE dbt_invocation_id = ? ORDER BY 1",
         [invocation_id],
     )
     return [day for (day,) in rows]
+
+
+def raw_keys_per_day(project: Project) -> dict[str, int]:
+    """Distinct transaction keys per day in the raw layer (which may hold replays)."""
+    return project.per_day(
+        "SELECT transaction_date, count(DISTINCT transaction_key) FROM raw.transactions "
+        "GROUP BY 1 ORDER BY 1"
+    )
+
+
+def customers_written_by(project: Project, model: str, invocation_id: str) -> set[str]:
+    rows = project.query(
+        f"SELECT customer_key FROM marts.{model} WHERE dbt_invocation_id = ?", [invocation_id]
+    )
+    return {customer for (customer,) in rows}
+
+
+# Every column of the marts a daily run maintains incrementally, but the bookkeeping ones.
+BOOKKEEPING = ("dbt_invocation_id", "dbt_updated_at", "source_updated_at", "previous_customer_key")
+COMPARED_MARTS = (
+    "mart_bnpl_transactions",
+    "mart_bnpl_customers",
+    "mart_bnpl_customer_analytics",
+    "mart_bnpl_ml_features",
+    "mart_bnpl_ml_training_set",
+    "mart_bnpl_daily_kpis",
+    "mart_bnpl_risk_features",
+    "mart_bnpl_reconciliation",
+)
+
+
+def mart_contents(project: Project) -> dict[str, list[tuple]]:
+    """Each compared mart's rows without bookkeeping columns, sorted; floats to 9 digits
+    (sums in another order differ in the last bits)."""
+    contents = {}
+    for model in COMPARED_MARTS:
+        columns = [
+            name
+            for (name,) in project.query(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = 'marts' AND table_name = ? ORDER BY ordinal_position",
+                [model],
+            )
+            if name not in BOOKKEEPING
+        ]
+        rows = project.query(f"SELECT {', '.join(columns)} FROM marts.{model} ORDER BY ALL")
+        contents[model] = [
+            tuple(float(f"{value:.9g}") if isinstance(value, float) else value for value in row)
+            for row in rows
+        ]
+    return contents
 
 
 def test_dbt_build_passes_on_a_week_and_exports_the_training_set(project: Project) -> None:
@@ -148,12 +204,25 @@ def test_incremental_run_touches_only_new_days_and_the_lookback(project: Project
     extract(project, WEEK_START, WEEK_END)
     second = dbt(project, "build", "--vars", LOOKBACK)
     second_id = second["metadata"]["invocation_id"]
+    # Staging merges only what was loaded since; the marts add the lookback day.
+    assert days_written_by(project, "stg_simtom__transactions", second_id) == new_days
     for model in incremental:
         # New days plus the one lookback day are rewritten; older days keep the first run's rows.
         assert days_written_by(project, model, second_id) == ["2024-11-29", *new_days], model
         untouched = invocation_per_day(project, model)
         assert all(untouched[day] == {first_id} for day in first_days[:-1]), model
-    raw = project.raw_transactions_per_day()
+    # Customer-grain marts rewrite only the customers of the rewritten transactions.
+    touched = customers_written_by(project, "mart_bnpl_transactions", second_id)
+    for model in ("mart_bnpl_customers", "mart_bnpl_customer_analytics"):
+        rewritten = customers_written_by(project, model, second_id)
+        assert rewritten and rewritten <= touched, model
+    (all_customers,) = project.query("SELECT count(*) FROM marts.mart_bnpl_customers")[0]
+    assert len(touched) < all_customers
+    # The build's data tests read only what it wrote: each scoped test filters on this run.
+    compiled = project.workdir / "dbt-target" / "compiled" / "bnpl" / "models"
+    unique_key_test = next(compiled.rglob("unique_mart_bnpl_transactions_transaction_key.sql"))
+    assert second_id in unique_key_test.read_text()
+    raw = raw_keys_per_day(project)
     mart = project.per_day(
         "SELECT transaction_date, count(*) FROM marts.mart_bnpl_transactions GROUP BY 1 ORDER BY 1"
     )
@@ -173,7 +242,12 @@ def test_incremental_run_touches_only_new_days_and_the_lookback(project: Project
         "WHERE transaction_date = '2024-11-26'"
     )
     assert len(replay_run) == 1
-    assert project.raw_transactions_per_day() == raw
+    (staged_run,) = project.query(
+        "SELECT DISTINCT extraction_run_id FROM staging.stg_simtom__transactions "
+        "WHERE transaction_date = '2024-11-26'"
+    )
+    assert staged_run == replay_run[0]
+    assert raw_keys_per_day(project) == raw
     assert (
         project.per_day(
             "SELECT transaction_date, count(*) FROM marts.mart_bnpl_transactions "
@@ -185,3 +259,9 @@ def test_incremental_run_touches_only_new_days_and_the_lookback(project: Project
         "SELECT count(*) FROM marts.mart_bnpl_reconciliation WHERE NOT is_balanced"
     )[0]
     assert unbalanced == 0
+
+    # Three incremental runs, a replay among them, leave exactly what a full rebuild builds.
+    incremental_contents = mart_contents(project)
+    full = dbt(project, "build", "--full-refresh", "--vars", LOOKBACK)
+    assert {result["status"] for result in full["results"]} <= {"success", "pass"}
+    assert mart_contents(project) == incremental_contents

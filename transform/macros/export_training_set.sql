@@ -1,6 +1,7 @@
 {#-
   Writes mart_bnpl_ml_training_set as Parquet, one folder per split
-  (`<uri>/dataset_split=train|validation|test/`), replacing an earlier export.
+  (`<uri>/dataset_split=train|validation|test/`), replacing an earlier export. The mart's
+  incremental bookkeeping columns (source_updated_at and the audit columns) stay behind.
 
       dbt run-operation export_training_set                       # uri from BNPL_EXPORT_URI
       dbt run-operation export_training_set --args '{uri: /tmp/training_set}'
@@ -26,7 +27,8 @@
 {% macro default__export_training_set_parquet(training_set, uri, splits) %}
     {%- call statement('export_training_set', fetch_result=false) -%}
         copy (
-            select * from {{ training_set }}
+            select {{ bnpl_star_except('training_rows', ['source_updated_at', 'dbt_invocation_id', 'dbt_updated_at']) }}
+            from {{ training_set }} as training_rows
             where dataset_split in ('{{ splits | join("', '") }}')
             order by transaction_date, transaction_key
         ) to '{{ uri }}' (
@@ -44,7 +46,7 @@
                 format = 'PARQUET',
                 overwrite = true
             ) as
-            select * except (dataset_split)
+            select * except (dataset_split, source_updated_at, dbt_invocation_id, dbt_updated_at)
             from {{ training_set }}
             where dataset_split = '{{ split }}'
             order by transaction_date, transaction_key

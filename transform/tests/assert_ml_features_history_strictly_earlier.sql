@@ -4,6 +4,8 @@ with features as (
 
     select transaction_key, customer_key, transacted_at, prior_transaction_count, prior_amount_sum
     from {{ ref('mart_bnpl_ml_features') }}
+    -- A daily build checks the days it wrote, against each customer's whole history.
+    where {{ bnpl_written_scope(ref('mart_bnpl_ml_features'), 'transaction_date') }}
 
 ),
 
@@ -11,6 +13,7 @@ transactions as (
 
     select customer_key, transacted_at, amount
     from {{ ref('mart_bnpl_transactions') }}
+    where customer_key in (select customer_key from features)
 
 ),
 

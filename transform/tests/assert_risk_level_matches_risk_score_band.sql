@@ -12,6 +12,7 @@ with expected_levels as (
             else 'very_high'
         end as expected_risk_level
     from {{ ref('stg_simtom__transactions') }}
+    where {{ bnpl_written_scope(ref('stg_simtom__transactions'), 'transaction_date') }}
 
 )
 

@@ -1,10 +1,27 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='customer_profile_key',
+        incremental_strategy=bnpl_incremental_strategy(),
+        on_schema_change='append_new_columns',
+        cluster_by=['customer_key'],
+    )
+}}
 {#-
   One row per customer profile, with its validity: simtom re-draws a customer it had
   forgotten under the same id, so one customer_key can carry several profiles in turn.
+  Incremental: a run rebuilds every profile of each customer with a profile staged since the
+  newest one here (a new profile ends the validity of the customer's previous one).
 -#}
 with customer_profiles as (
 
     select * from {{ ref('stg_simtom__customers') }}
+    {% if is_incremental() -%}
+    where customer_key in (
+        select customer_key from {{ ref('stg_simtom__customers') }}
+        where loaded_at > {{ bnpl_high_water_mark('loaded_at') }}
+    )
+    {%- endif %}
 
 ),
 
@@ -45,5 +62,6 @@ select
     first_seen_date,
     requested_at,
     extraction_run_id,
-    loaded_at
+    loaded_at,
+    {{ bnpl_audit_columns() }}
 from profiles_in_order

@@ -1,10 +1,40 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='customer_key',
+        incremental_strategy=bnpl_incremental_strategy(),
+        on_schema_change='append_new_columns',
+        cluster_by=['customer_key'],
+        post_hook="{{ bnpl_delete_customers_without_transactions() }}",
+    )
+}}
 {#-
   One row per customer with behaviour and outcome KPIs. Outcomes are in here (default rate),
   so this is for reporting and segmentation, not a source of model features.
+  Incremental: a run rebuilds the customers whose transactions were rewritten since the last
+  run and those a re-extraction took a transaction from (the post-hook drops such a customer
+  when it has no transaction left, as a full rebuild would).
 -#}
-with transactions as (
+with
+{% if is_incremental() -%}
+customers_to_rebuild as (
+
+    select customer_key from {{ ref('mart_bnpl_transactions') }}
+    where dbt_updated_at > {{ bnpl_high_water_mark('source_updated_at') }}
+    union distinct
+    select previous_customer_key from {{ ref('mart_bnpl_transactions') }}
+    where dbt_updated_at > {{ bnpl_high_water_mark('source_updated_at') }}
+        and previous_customer_key is not null
+
+),
+
+{% endif -%}
+transactions as (
 
     select * from {{ ref('mart_bnpl_transactions') }}
+    {% if is_incremental() -%}
+    where customer_key in (select customer_key from customers_to_rebuild)
+    {%- endif %}
 
 ),
 
@@ -27,7 +57,8 @@ customer_kpis as (
         sum(case when day_type = 'holiday' then 1 else 0 end) as holiday_transactions,
         sum(case when not device_is_trusted then 1 else 0 end) as untrusted_device_transactions,
         min(transaction_date) as first_transaction_date,
-        max(transaction_date) as last_transaction_date
+        max(transaction_date) as last_transaction_date,
+        max(dbt_updated_at) as source_updated_at
     from transactions
     group by customer_key
 
@@ -57,5 +88,7 @@ select
         when total_amount >= 2500 then 'high_value'
         when total_amount >= 500 then 'mid_value'
         else 'low_value'
-    end as spend_tier
+    end as spend_tier,
+    source_updated_at,
+    {{ bnpl_audit_columns() }}
 from customer_kpis

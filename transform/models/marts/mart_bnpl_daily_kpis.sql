@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         unique_key='transaction_date',
-        incremental_strategy='merge',
+        incremental_strategy=bnpl_incremental_strategy(),
         on_schema_change='append_new_columns',
         partition_by=bnpl_day_partition('transaction_date'),
     )
@@ -12,22 +12,28 @@
   day's type. Incremental: only the days the transactions mart merged since the last run.
 -#}
 {%- set risk_levels = ['low', 'medium', 'high', 'very_high'] -%}
-with merged_transactions as (
-
-    select * from {{ ref('mart_bnpl_transactions') }}
-
-),
-
-days_to_rebuild as (
-
-    select distinct transaction_date
-    from merged_transactions
-    {% if is_incremental() -%}
-    where dbt_updated_at > (select max(source_updated_at) from {{ this }})
-    {%- endif %}
-
-),
-
+{#- The days to rebuild are read first and written into the SQL as constants, so the scan of
+    the transactions mart below reads only those days (row groups / partitions pruned). -#}
+{%- set rebuilt_days = [] -%}
+{%- if is_incremental() and execute -%}
+    {%- set days_query -%}
+        select distinct transaction_date from {{ ref('mart_bnpl_transactions') }}
+        where dbt_updated_at > {{ bnpl_high_water_mark('source_updated_at') }}
+    {%- endset -%}
+    {%- for row in run_query(days_query).rows -%}
+        {%- do rebuilt_days.append(row[0] | string) -%}
+    {%- endfor -%}
+{%- endif -%}
+{%- set rebuilt_day_filter -%}
+    {%- if not is_incremental() -%}
+        true
+    {%- elif rebuilt_days -%}
+        merged_transactions.transaction_date in ({% for day in rebuilt_days %}cast('{{ day }}' as date){% if not loop.last %}, {% endif %}{% endfor %})
+    {%- else -%}
+        false
+    {%- endif -%}
+{%- endset -%}
+with
 daily_totals as (
 
     select
@@ -47,9 +53,8 @@ daily_totals as (
             as {{ level }}_risk_transactions,
         {% endfor -%}
         sum(case when merged_transactions.is_business_hours then 1 else 0 end) as business_hours_transactions
-    from merged_transactions
-    inner join days_to_rebuild
-        on merged_transactions.transaction_date = days_to_rebuild.transaction_date
+    from {{ ref('mart_bnpl_transactions') }} as merged_transactions
+    where {{ rebuilt_day_filter }}
     group by merged_transactions.transaction_date
 
 )

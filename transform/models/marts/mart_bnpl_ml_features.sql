@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         unique_key='transaction_key',
-        incremental_strategy='merge',
+        incremental_strategy=bnpl_incremental_strategy(),
         on_schema_change='append_new_columns',
         partition_by=bnpl_day_partition('transaction_date'),
         cluster_by=['customer_key'],
@@ -19,18 +19,14 @@
   mart merged since the last run (or who lost a transaction to a replay), that customer's rows
   from the earliest change onward.
 -#}
-with merged_transactions as (
-
-    select * from {{ ref('mart_bnpl_transactions') }}
-
-),
-
-touched_transactions as (
+{#- The transactions mart is read where it is used, not through a shared CTE: DuckDB
+    materializes a CTE read twice, which here would copy the whole mart on every run. -#}
+with touched_transactions as (
 
     select transaction_key, customer_key, transacted_at
-    from merged_transactions
+    from {{ ref('mart_bnpl_transactions') }}
     {% if is_incremental() -%}
-    where dbt_updated_at > (select max(source_updated_at) from {{ this }})
+    where dbt_updated_at > {{ bnpl_high_water_mark('source_updated_at') }}
     {%- endif %}
 
 ),
@@ -68,7 +64,7 @@ customer_transactions as (
         {{ bnpl_epoch_seconds('merged_transactions.transacted_at') }} as transacted_epoch_seconds,
         case when merged_transactions.risk_level in ('high', 'very_high') then 1 else 0 end
             as is_high_risk_level
-    from merged_transactions
+    from {{ ref('mart_bnpl_transactions') }} as merged_transactions
     inner join customers_to_rebuild
         on merged_transactions.customer_key = customers_to_rebuild.customer_key
 

@@ -1,48 +1,34 @@
 {#-
   Risk aggregates by segment, one row per (segment dimension, segment value): how much
   business each segment brings and how it defaults. Built on outcomes, so for monitoring and
-  policy, not to be joined into training rows.
+  policy, not to be joined into training rows. Summed from mart_bnpl_risk_features_by_window,
+  which a daily run updates for the new windows only.
 -#}
-{%- set segment_dimensions = [
-    'customer_credit_score_range',
-    'customer_income_bracket',
-    'customer_verification_level',
-    'customer_age_bracket',
-    'customer_address_stability',
-    'risk_scenario',
-    'risk_level',
-    'amount_band',
-    'product_category',
-    'product_risk_category',
-    'device_type',
-    'payment_provider',
-    'day_type',
-] -%}
-with transactions as (
+with window_segments as (
 
-    select * from {{ ref('mart_bnpl_transactions') }}
+    select * from {{ ref('mart_bnpl_risk_features_by_window') }}
 
 ),
 
-segment_aggregates as (
+segment_totals as (
 
-    {% for dimension in segment_dimensions -%}
     select
-        '{{ dimension }}' as segment_dimension,
-        coalesce(cast({{ dimension }} as {{ dbt.type_string() }}), '(missing)') as segment_value,
-        count(*) as transaction_count,
-        count(distinct customer_key) as customer_count,
-        sum(amount) as total_amount,
-        avg(amount) as avg_amount,
-        avg(risk_score) as avg_risk_score,
-        sum(case when risk_level in ('high', 'very_high') then 1 else 0 end) as high_risk_level_transactions,
-        sum(case when will_default then 1 else 0 end) as defaulted_transactions,
-        sum(case when will_default then amount else 0 end) as defaulted_amount,
-        avg(days_to_first_missed_payment) as avg_days_to_first_missed_payment
-    from transactions
-    group by {{ dimension }}
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+        segment_dimension,
+        segment_value,
+        sum(transaction_count) as transaction_count,
+        sum(customer_count) as customer_count,
+        sum(amount_sum) as total_amount,
+        sum(amount_count) as amount_count,
+        sum(risk_score_sum) as risk_score_sum,
+        sum(risk_score_count) as risk_score_count,
+        sum(high_risk_level_transactions) as high_risk_level_transactions,
+        sum(defaulted_transactions) as defaulted_transactions,
+        sum(defaulted_amount) as defaulted_amount,
+        sum(days_to_first_missed_payment_sum) as days_to_first_missed_payment_sum,
+        sum(days_to_first_missed_payment_count) as days_to_first_missed_payment_count
+    from window_segments
+    group by segment_dimension, segment_value
+    having sum(transaction_count) > 0
 
 )
 
@@ -53,11 +39,12 @@ select
     transaction_count,
     customer_count,
     total_amount,
-    avg_amount,
-    avg_risk_score,
+    {{ bnpl_safe_divide('total_amount', 'amount_count') }} as avg_amount,
+    {{ bnpl_safe_divide('risk_score_sum', 'risk_score_count') }} as avg_risk_score,
     {{ bnpl_safe_divide('high_risk_level_transactions', 'transaction_count') }} as high_risk_level_share,
     defaulted_transactions,
     {{ bnpl_safe_divide('defaulted_transactions', 'transaction_count') }} as default_rate,
     {{ bnpl_safe_divide('defaulted_amount', 'total_amount') }} as defaulted_amount_share,
-    avg_days_to_first_missed_payment
-from segment_aggregates
+    {{ bnpl_safe_divide('days_to_first_missed_payment_sum', 'days_to_first_missed_payment_count') }}
+        as avg_days_to_first_missed_payment
+from segment_totals

@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         unique_key='transaction_key',
-        incremental_strategy='merge',
+        incremental_strategy=bnpl_incremental_strategy(),
         on_schema_change='append_new_columns',
         partition_by=bnpl_day_partition('transaction_date'),
         cluster_by=['customer_key'],
@@ -14,8 +14,34 @@
 -#}
 with enriched_transactions as (
 
-    select * from {{ ref('int_bnpl_transactions_enriched') }}
+    select {{ bnpl_star_except('enriched', ['dbt_invocation_id', 'dbt_updated_at']) }}
+    from {{ ref('int_bnpl_transactions_enriched') }} as enriched
     where {{ bnpl_incremental_window() }}
+
+),
+
+transactions_with_previous_customer as (
+
+    select
+        enriched_transactions.*,
+        {% if is_incremental() -%}
+        -- A re-extraction in another request can hand a transaction_key to another customer
+        -- (customer keys depend on the request body); the customer marts rebuild both.
+        {%- set merged_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list if execute else [] %}
+        case
+            when merged.customer_key != enriched_transactions.customer_key then merged.customer_key
+            {% if 'previous_customer_key' in merged_columns -%}
+            else merged.previous_customer_key
+            {%- endif %}
+        end
+        {%- else -%}
+        cast(null as {{ dbt.type_string() }})
+        {%- endif %} as previous_customer_key
+    from enriched_transactions
+    {% if is_incremental() -%}
+    left join {{ this }} as merged
+        on enriched_transactions.transaction_key = merged.transaction_key
+    {%- endif %}
 
 )
 
@@ -24,6 +50,7 @@ select
     transaction_date,
     transacted_at,
     customer_key,
+    previous_customer_key,
     customer_profile_key,
     simtom_transaction_id,
     simtom_customer_id,
@@ -86,4 +113,4 @@ select
     window_end,
     loaded_at,
     {{ bnpl_audit_columns() }}
-from enriched_transactions
+from transactions_with_previous_customer

@@ -1,10 +1,23 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='customer_profile_key',
+        incremental_strategy=bnpl_incremental_strategy(),
+        on_schema_change='append_new_columns',
+        cluster_by=['customer_key'],
+    )
+}}
 {#-
   One row per customer profile: a customer_key with one set of attributes. The same profile
-  arrives again when a request is replayed; the latest extraction wins.
+  arrives again when a request is replayed; the latest extraction wins. Incremental like
+  stg_simtom__transactions: only raw rows loaded after the newest load already staged.
 -#}
 with raw_customers as (
 
     select * from {{ source('simtom', 'customers') }}
+    {% if is_incremental() -%}
+    where _sdc_batched_at > {{ bnpl_high_water_mark('loaded_at') }}
+    {%- endif %}
 
 ),
 
@@ -41,8 +54,22 @@ customers_ranked_by_extraction as (
         ) as extraction_recency_rank
     from typed_customers
 
+),
+
+latest_new_extractions as (
+
+    select * from customers_ranked_by_extraction
+    where extraction_recency_rank = 1
+
 )
 
-select {{ bnpl_star_except('customers_ranked_by_extraction', ['extraction_recency_rank']) }}
-from customers_ranked_by_extraction
-where extraction_recency_rank = 1
+select
+    {{ bnpl_star_except('latest_new_extractions', ['extraction_recency_rank']) }},
+    {{ bnpl_audit_columns() }}
+from latest_new_extractions
+{% if is_incremental() -%}
+left join {{ this }} as staged
+    on latest_new_extractions.customer_profile_key = staged.customer_profile_key
+where staged.customer_profile_key is null
+    or {{ bnpl_is_later_extraction('latest_new_extractions', 'staged') }}
+{%- endif %}

@@ -1,10 +1,25 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='transaction_key',
+        incremental_strategy=bnpl_incremental_strategy(),
+        on_schema_change='append_new_columns',
+        partition_by=bnpl_day_partition('transaction_date'),
+        cluster_by=['transaction_key'],
+    )
+}}
 {#-
-  One row per transaction_key. The raw layer can hold a day more than once (a crashed run
-  replayed, or a day re-extracted inside another window); the latest extraction wins.
+  One row per transaction_key. The raw layer is append-only and can hold a day more than once
+  (a crashed run replayed, or a day re-extracted inside another window); the latest
+  extraction wins. Incremental: a run reads only the raw rows loaded after the newest load
+  already staged, and merges each key whose new extraction beats the one staged.
 -#}
 with raw_transactions as (
 
     select * from {{ source('simtom', 'transactions') }}
+    {% if is_incremental() -%}
+    where _sdc_batched_at > {{ bnpl_high_water_mark('loaded_at') }}
+    {%- endif %}
 
 ),
 
@@ -92,8 +107,23 @@ transactions_ranked_by_extraction as (
         ) as extraction_recency_rank
     from typed_transactions
 
+),
+
+latest_new_extractions as (
+
+    select * from transactions_ranked_by_extraction
+    where extraction_recency_rank = 1
+
 )
 
-select {{ bnpl_star_except('transactions_ranked_by_extraction', ['extraction_recency_rank']) }}
-from transactions_ranked_by_extraction
-where extraction_recency_rank = 1
+select
+    {{ bnpl_star_except('latest_new_extractions', ['extraction_recency_rank']) }},
+    {{ bnpl_audit_columns() }}
+from latest_new_extractions
+{% if is_incremental() -%}
+left join {{ this }} as staged
+    on latest_new_extractions.transaction_key = staged.transaction_key
+-- A load can arrive after a later extraction of the same day was staged: the staged copy stays.
+where staged.transaction_key is null
+    or {{ bnpl_is_later_extraction('latest_new_extractions', 'staged') }}
+{%- endif %}
