@@ -4,8 +4,9 @@ The local server pauses one second between the days of a response and generates 
 day-batch at a time across all requests, as simtom does. Three timings of the same days
 (2024-01-01..2024-12-30 at base volume 5000, in the tap's aligned 7-day windows):
 
-- pipeline: `meltano run tap-simtom-bnpl target-duckdb` into a fresh DuckDB file, with
-  `max_parallel_requests` set for the backfill (--parallel, default 4)
+- pipeline: `meltano run tap-simtom-bnpl target-duckdb` into a fresh DuckDB file in the
+  dev configuration (the tap hands the loader one JSON-lines file per stream and day in
+  BATCH messages), with `max_parallel_requests` set for the backfill (--parallel, default 8, as `make backfill`)
 - bare concurrent fetch: plain HTTP clients that read and discard the same windows, N at a
   time, for several N; the fastest counts
 - sequential: the same bare client, one request per window, one after the other
@@ -31,7 +32,7 @@ from pathlib import Path
 from tap_simtom_bnpl.windows import windows
 
 from bench.capture import RecordCounter, stream_body
-from bench.meltano import IsolatedMeltano, raw_row_count
+from bench.meltano import IsolatedMeltano, extract_load, extract_load_command
 from bench.profile import profile_tree
 from bench.project import (
     MELTANO,
@@ -55,7 +56,7 @@ FULL_DAYS, QUICK_DAYS = 365, 14
 QUICK_VOLUME = 200
 PACE_SECONDS, QUICK_PACE_SECONDS = 1.0, 0.1
 FULL_LEVELS, QUICK_LEVELS = (4, 8, 16), (4,)
-DEFAULT_PARALLEL = 4
+DEFAULT_PARALLEL = 8  # what `make backfill` uses
 PROFILE_DAYS = 56
 # Where the loaded year is kept for bench/dbt_incremental.py.
 WAREHOUSE = WORK_DIR / "warehouse" / "year.duckdb"
@@ -136,25 +137,9 @@ def measure(args: argparse.Namespace) -> Result:
         meltano = IsolatedMeltano(work, server.url, warehouse, overrides)
         # Creates the isolated system database and warms bytecode caches: not timed.
         meltano.run("warm-up", "config", "print", "target-duckdb")
-        mark = server.log_mark()
-        pipeline = meltano.run(
-            "pipeline",
-            "run",
-            "--no-state-update",
-            "--full-refresh",
-            "tap-simtom-bnpl",
-            "target-duckdb",
-            sample=True,
-        )
-        sent = server.records_sent(since=mark)
-        loaded = raw_row_count(warehouse)
-        if not records == sent == loaded:
-            raise BenchError(
-                f"bare fetch counted {records} records, the server sent the pipeline {sent}, "
-                f"the warehouse holds {loaded}: the runs are not comparable"
-            )
-        assert pipeline.sampler is not None
-        cpu = pipeline.sampler.cpu_by_label()
+        pipeline = extract_load(meltano, server, "pipeline", expected=records)
+        loaded = pipeline.loaded
+        cpu = pipeline.cpu_by_process()
         vs_concurrent = pipeline.seconds / concurrent[best_level]
         vs_sequential = pipeline.seconds / sequential_seconds
         figures = {
@@ -176,7 +161,8 @@ def measure(args: argparse.Namespace) -> Result:
             "pipeline_cpu_share_of_wall_by_process": {
                 label: round(seconds / pipeline.seconds, 2) for label, seconds in cpu.items()
             },
-            "pipeline_peak_rss_mib_by_process": pipeline.sampler.peak_rss_mib(),
+            "pipeline_cpu_seconds_per_1000_records_by_process": pipeline.cpu_per_1000_records(),
+            "pipeline_peak_rss_mib_by_process": pipeline.finished.sampler.peak_rss_mib(),
         }
         notes = [
             "pipeline = the backfill's extract-load step, Meltano start-up included; dbt is "
@@ -201,14 +187,7 @@ def profile_segment(work: Path, meltano: IsolatedMeltano, start: date) -> dict:
     directory = work / "profile"
     directory.mkdir()
     per_process = profile_tree(
-        [
-            str(MELTANO),
-            "run",
-            "--no-state-update",
-            "--full-refresh",
-            "tap-simtom-bnpl",
-            "target-duckdb",
-        ],
+        extract_load_command(),
         ("tap-simtom-bnpl", "target-duckdb"),
         directory,
         meltano.env(

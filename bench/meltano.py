@@ -6,11 +6,22 @@ Nothing a benchmark runs touches the developer's state, `output/bnpl.duckdb` or
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.processes import Finished, run_timed
-from bench.project import MELTANO, SYS_DIR, child_env, require
+from bench.project import MELTANO, SYS_DIR, BenchError, child_env, dev_tap_config, require
+from bench.server import SimtomProcess
+
+# `meltano run` of the extract-load step alone, re-extracting its whole range every time.
+EXTRACT_LOAD_ARGS = (
+    "run",
+    "--no-state-update",
+    "--full-refresh",
+    "tap-simtom-bnpl",
+    "target-duckdb",
+)
 
 # Environment variables of the caller that would steer a benchmark's Meltano runs elsewhere.
 _LEAKY_PREFIXES = ("TAP_SIMTOM_BNPL_", "TARGET_DUCKDB_", "DBT_", "BNPL_")
@@ -50,6 +61,36 @@ class IsolatedMeltano:
                 link.symlink_to(SYS_DIR / kind, target_is_directory=True)
         return sys_dir
 
+    @property
+    def batch_dir(self) -> Path:
+        """Where the tap writes its batch files in this run's dev (BATCH mode) configuration."""
+        return self.workdir / "batches"
+
+    def batch_files(self) -> list[Path]:
+        """Batch data files in batch_dir (the tap's lock file holds no rows)."""
+        if not self.batch_dir.exists():
+            return []
+        return [p for p in self.batch_dir.iterdir() if p.is_file() and ".jsonl" in p.name]
+
+    def record_mode(self) -> tuple[tuple[str, ...], dict[str, str]]:
+        """Meltano options and variables for the dev configuration with the tap in RECORD mode.
+
+        A variable for an object setting is merged into meltano.yml's value, so dev's
+        batch_config cannot be switched off from outside, and `meltano run` needs an
+        environment: the run selects prod (whose tap has no batch_config) and sets every
+        dev tap setting itself. prod's request_timeout and max_retries stay: they only
+        matter when requests fail, and the run checks that none did.
+        """
+        settings = {
+            f"TAP_SIMTOM_BNPL_{key.upper()}": str(value)
+            for key, value in dev_tap_config().items()
+            if key not in ("batch_config", "api_url")  # api_url: this run's server
+        }
+        settings.update(self.overrides)
+        settings["MELTANO_ENVIRONMENT"] = "prod"
+        settings["TAP_SIMTOM_BNPL_BATCH_CONFIG"] = ""  # unset: see env()
+        return ("--environment=prod",), settings
+
     def env(self, **extra: str) -> dict[str, str]:
         env = {
             key: value
@@ -68,10 +109,18 @@ class IsolatedMeltano:
                 "DBT_TARGET_PATH": str(self.workdir / "dbt-target"),
                 "DBT_LOG_PATH": str(self.workdir / "dbt-logs"),
                 "TAP_SIMTOM_BNPL_API_URL": self.api_url,
+                # dev's batch_config with the files in this run's folder (Meltano merges it
+                # into meltano.yml's value, so the encoding stays dev's).
+                "TAP_SIMTOM_BNPL_BATCH_CONFIG": json.dumps(
+                    {"storage": {"root": self.batch_dir.as_uri(), "prefix": "bench-"}}
+                ),
             }
         )
         env.update(self.overrides)
         env.update(extra)
+        # An empty value in `extra` unsets the variable rather than passing it empty.
+        for key in [key for key, value in extra.items() if value == ""]:
+            del env[key]
         return env
 
     def run(
@@ -108,3 +157,64 @@ def raw_row_count(duckdb_path: Path, table: str = "transactions") -> int:
         return con.execute(f"SELECT count(*) FROM raw.{table}").fetchone()[0]
     finally:
         con.close()
+
+
+@dataclass
+class ExtractLoad:
+    """One timed `meltano run tap-simtom-bnpl target-duckdb` and its checked row counts."""
+
+    finished: Finished
+    sent: int
+    loaded: int
+
+    @property
+    def seconds(self) -> float:
+        return self.finished.seconds
+
+    def cpu_by_process(self) -> dict[str, float]:
+        assert self.finished.sampler is not None
+        return self.finished.sampler.cpu_by_label()
+
+    def cpu_per_1000_records(self) -> dict[str, float]:
+        """CPU seconds per 1000 loaded rows, by process (meltano, tap, target)."""
+        return {
+            label: round(1000 * seconds / self.loaded, 4)
+            for label, seconds in self.cpu_by_process().items()
+        }
+
+
+def extract_load(
+    meltano: IsolatedMeltano,
+    server: SimtomProcess,
+    name: str,
+    *,
+    expected: int | None = None,
+    options: tuple[str, ...] = (),
+    **extra: str,
+) -> ExtractLoad:
+    """Run the extract-load step, sampled, and check its rows before anyone uses its time.
+
+    The server's own count of what it streamed, the rows in the run's raw.transactions
+    and `expected` (another run's count of the same days, if given) must all agree, and no
+    batch file may be left behind: a fast run that lost rows must not count as fast.
+    """
+    database = Path(extra.get("BNPL_DUCKDB_PATH", meltano.duckdb_path))
+    mark = server.log_mark()
+    finished = meltano.run(name, *options, *EXTRACT_LOAD_ARGS, sample=True, **extra)
+    sent = server.records_sent(since=mark)
+    loaded = raw_row_count(database)
+    if loaded == 0 or sent != loaded or (expected is not None and expected != loaded):
+        also = "" if expected is None else f", the other runs counted {expected}"
+        raise BenchError(
+            f"{name}: the server sent {sent} records and raw.transactions holds {loaded}{also}: "
+            "the runs are not comparable"
+        )
+    leftover = meltano.batch_files()
+    if leftover:
+        raise BenchError(f"{name}: {len(leftover)} batch files left behind, e.g. {leftover[0]}")
+    return ExtractLoad(finished, sent, loaded)
+
+
+def extract_load_command() -> list[str]:
+    """The extract-load step as a command line (for the profiler)."""
+    return [str(MELTANO), *EXTRACT_LOAD_ARGS]

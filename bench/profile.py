@@ -104,6 +104,21 @@ def summarize(raw_path: Path, seconds: float, rate_hz: int = RATE_HZ, top: int =
     }
 
 
+def _record_command(tool: str, raw_path: Path) -> list[str]:
+    """`py-spy record` sampling every thread at RATE_HZ into `raw_path` (raw format)."""
+    return [
+        tool,
+        "record",
+        "--threads",
+        "--format",
+        "raw",
+        "--rate",
+        str(RATE_HZ),
+        "--output",
+        str(raw_path),
+    ]
+
+
 def profile_command(
     argv: Sequence[str],
     raw_path: Path,
@@ -116,19 +131,7 @@ def profile_command(
     tool = py_spy()
     if tool is None:
         return None
-    command = [
-        tool,
-        "record",
-        "--threads",
-        "--format",
-        "raw",
-        "--rate",
-        str(RATE_HZ),
-        "--output",
-        str(raw_path),
-        "--",
-        *argv,
-    ]
+    command = [*_record_command(tool, raw_path), "--", *argv]
     with log_path.open("wb") as log, open(stdout or "/dev/null", "wb") as out:
         started = time.perf_counter()
         completed = subprocess.run(
@@ -185,17 +188,9 @@ def profile_tree(
                 if label in labels and label not in recorders:
                     raw = workdir / f"{label}.pyspy.txt"
                     command = [
-                        tool,
-                        "record",
-                        "--threads",
-                        "--format",
-                        "raw",
-                        "--rate",
-                        str(RATE_HZ),
+                        *_record_command(tool, raw),
                         "--duration",
                         str(max(1, int(max_seconds))),
-                        "--output",
-                        str(raw),
                         "--pid",
                         str(child.pid),
                     ]

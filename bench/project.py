@@ -59,6 +59,9 @@ def dev_tap_config() -> dict[str, Any]:
 def tap_config(api_url: str, start: date, end: date, **overrides: Any) -> dict[str, Any]:
     """The dev tap configuration pointed at `api_url` for start..end."""
     config = dev_tap_config()
+    # The tap alone writes RECORD messages: dev's batch_config names a folder through
+    # $MELTANO_PROJECT_ROOT, which only Meltano expands, and nobody would load the files.
+    config.pop("batch_config", None)
     config.update(
         {"api_url": api_url, "start_date": start.isoformat(), "end_date": end.isoformat()}
     )

@@ -121,7 +121,7 @@ def main(
     args = (cli or parser(description)).parse_args(argv)
     machine = machine_info()
     machine["plugin_versions"] = {
-        "target-duckdb": plugin_version(TARGET_VENV, "target-duckdb"),
+        "target-duckdb-append": plugin_version(TARGET_VENV, "target-duckdb-append"),
         "dbt-core": plugin_version(DBT_VENV, "dbt-core"),
         "dbt-duckdb": plugin_version(DBT_VENV, "dbt-duckdb"),
     }

@@ -83,6 +83,11 @@ class Project:
     def report_dir(self) -> Path:
         return self.workdir / "reports"
 
+    @property
+    def batch_dir(self) -> Path:
+        """Where the tap writes its batch files (dev runs in BATCH mode)."""
+        return self.workdir / "batches"
+
     def env(self, **overrides: str) -> dict[str, str]:
         env = {
             key: value
@@ -107,6 +112,14 @@ class Project:
             }
         )
         env.update(self.extra_env)
+        if env["MELTANO_ENVIRONMENT"] == "dev":
+            # The dev batch_config with its files in the test's folder: a batch location
+            # takes one run at a time. Meltano merges this into meltano.yml's value; prod
+            # has no batch_config to merge into (target-bigquery takes RECORD messages).
+            env.setdefault(
+                "TAP_SIMTOM_BNPL_BATCH_CONFIG",
+                json.dumps({"storage": {"root": self.batch_dir.as_uri(), "prefix": "test-"}}),
+            )
         env.update(overrides)
         return env
 

@@ -1,0 +1,189 @@
+"""The DuckDB side: tables in the raw schema, and appends inside one transaction per flush."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import duckdb
+
+from target_duckdb_append.columns import BATCHED_AT, TableSpec, literal, quote
+
+logger = logging.getLogger("target-duckdb-append")
+
+# A record line may be large (raw_line in quarantine holds a whole rejected API line).
+_MAX_OBJECT_BYTES = 64 * 1024 * 1024
+
+
+def utc_now() -> datetime:
+    """Now in UTC, without a time zone (the raw tables' TIMESTAMP columns are UTC)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Warehouse:
+    """One DuckDB connection to the warehouse file, writing the raw tables of one schema."""
+
+    def __init__(
+        self,
+        path: str,
+        schema: str,
+        *,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+    ) -> None:
+        self.schema = schema
+        if not path.startswith(("md:", "motherduck:", ":memory:")):
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(path)
+        # TIMESTAMPTZ values read from JSON become UTC wall-clock TIMESTAMPs.
+        self.con.execute("SET TimeZone = 'UTC'")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = {literal(memory_limit)}")
+        self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+        self.in_transaction = False
+        self._last_batched_at: datetime | None = None
+
+    def qualified(self, spec: TableSpec) -> str:
+        return f"{quote(self.schema)}.{quote(spec.table)}"
+
+    def _columns(self, spec: TableSpec) -> dict[str, str]:
+        rows = self.con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [self.schema, spec.table],
+        ).fetchall()
+        return {name.lower(): data_type.upper() for name, data_type in rows}
+
+    def _has_primary_key(self, spec: TableSpec) -> bool:
+        rows = self.con.execute(
+            "SELECT count(*) FROM duckdb_constraints() WHERE schema_name = ? "
+            "AND table_name = ? AND constraint_type = 'PRIMARY KEY'",
+            [self.schema, spec.table],
+        ).fetchone()
+        return bool(rows and rows[0])
+
+    def ensure_table(self, spec: TableSpec) -> None:
+        """Create the stream's table, or evolve it to the schema (own transaction)."""
+        qualified = self.qualified(spec)
+        existing = self._columns(spec)
+        if not existing:
+            logger.info("Creating table %s", qualified)
+            self.con.execute(spec.create_sql(qualified))
+            return
+        statements = []
+        stamp = time.strftime("%Y%m%d_%H%M")
+        for column in spec.columns:
+            current = existing.get(column.name)
+            if current is None:
+                statements.append(
+                    f"ALTER TABLE {qualified} ADD COLUMN {quote(column.name)} {column.type}"
+                )
+            elif current != column.type:
+                # As target-duckdb 0.8.0 did: keep the old values under a versioned name.
+                statements.append(
+                    f"ALTER TABLE {qualified} RENAME COLUMN {quote(column.name)} "
+                    f"TO {quote(f'{column.name}_{stamp}')}"
+                )
+                statements.append(
+                    f"ALTER TABLE {qualified} ADD COLUMN {quote(column.name)} {column.type}"
+                )
+        if self._has_primary_key(spec):
+            self._drop_primary_key(spec)
+        for statement in statements:
+            logger.info("Evolving table: %s", statement)
+            self.con.execute(statement)
+
+    def _drop_primary_key(self, spec: TableSpec) -> None:
+        # target-duckdb 0.8.0 created tables with a primary key; an append-only raw layer
+        # must accept a replayed key. DuckDB cannot drop a constraint, so the table is
+        # rebuilt with the same columns (keys stay NOT NULL) in one transaction.
+        qualified = self.qualified(spec)
+        old = f"{quote(self.schema)}.{quote(spec.table + '__with_primary_key')}"
+        described = self.con.execute(f"DESCRIBE {qualified}").fetchall()
+        parts = [
+            f"{quote(name)} {data_type}" + (" NOT NULL" if name in spec.key_columns else "")
+            for name, data_type, *_rest in described
+        ]
+        logger.info(
+            "Rebuilding %s without its primary key (the raw layer is append-only)", qualified
+        )
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self.con.execute(
+                f"ALTER TABLE {qualified} RENAME TO {quote(spec.table + '__with_primary_key')}"
+            )
+            self.con.execute(f"CREATE TABLE {qualified} ({', '.join(parts)})")
+            self.con.execute(f"INSERT INTO {qualified} SELECT * FROM {old}")
+            self.con.execute(f"DROP TABLE {old}")
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def latest_batched_at(self, spec: TableSpec) -> datetime | None:
+        row = self.con.execute(
+            f"SELECT max({quote(BATCHED_AT)}) FROM {self.qualified(spec)}"
+        ).fetchone()
+        return row[0] if row else None
+
+    def begin(self, specs: list[TableSpec]) -> datetime:
+        """Open the flush's transaction; returns its load time (_sdc_batched_at).
+
+        The load time never goes back from one load to the next, even if the clock does,
+        so dbt can use it as an incremental high-water mark.
+        """
+        if self._last_batched_at is None:
+            stored = [t for t in (self.latest_batched_at(s) for s in specs) if t is not None]
+            self._last_batched_at = max(stored, default=None)
+        now = utc_now()
+        if self._last_batched_at is not None and now <= self._last_batched_at:
+            now = self._last_batched_at + timedelta(microseconds=1)
+        self._last_batched_at = now
+        self.con.execute("BEGIN TRANSACTION")
+        self.in_transaction = True
+        return now
+
+    def append(
+        self,
+        spec: TableSpec,
+        files: list[Path],
+        *,
+        wrapped: bool,
+        compression: str,
+        batched_at: datetime,
+        extracted_at: datetime | None,
+    ) -> int:
+        """INSERT the rows of JSON-lines files into the stream's table; returns the count."""
+        file_list = "[" + ", ".join(literal(str(f)) for f in files) + "]"
+        select = spec.select_list(
+            wrapped=wrapped,
+            extracted_at=None if extracted_at is None else extracted_at.isoformat(sep=" "),
+            batched_at=batched_at.isoformat(sep=" "),
+        )
+        names = ", ".join(quote(c.name) for c in spec.columns)
+        sql = (
+            f"INSERT INTO {self.qualified(spec)} ({names}) "
+            f"SELECT {select} FROM read_ndjson({file_list}, "
+            f"columns = {spec.json_columns(wrapped=wrapped)}, "
+            f"compression = {literal('uncompressed' if compression == 'none' else compression)}, "
+            f"maximum_object_size = {_MAX_OBJECT_BYTES})"
+        )
+        row = self.con.execute(sql).fetchone()
+        return int(row[0]) if row else 0
+
+    def commit(self) -> None:
+        self.con.execute("COMMIT")
+        self.in_transaction = False
+
+    def rollback(self) -> None:
+        if self.in_transaction:
+            self.in_transaction = False
+            self.con.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self.rollback()
+        self.con.close()

@@ -1,0 +1,301 @@
+"""target-duckdb-append end to end: Singer messages in, rows in a DuckDB file, STATE out."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+
+import duckdb
+import pytest
+
+from conftest import Loader, batch, record, schema, state
+
+ORDERS = schema(
+    "orders",
+    {
+        "order_key": {"type": ["string"]},
+        "amount": {"type": ["number"]},
+        "items": {"type": ["integer", "null"]},
+        "small": {"type": ["integer"], "maximum": 100},
+        "paid": {"type": ["boolean"]},
+        "placed_at": {"type": ["string"], "format": "date-time"},
+        "placed_on": {"type": ["string"], "format": "date"},
+        "Extra": {"type": ["object", "null"], "properties": {}},
+    },
+    ["order_key"],
+)
+
+
+def order(n: int, **overrides: object) -> dict:
+    values = {
+        "order_key": f"o{n}",
+        "amount": 10.5 + n,
+        "items": n,
+        "small": 1,
+        "paid": n % 2 == 0,
+        "placed_at": "2024-11-25T10:00:00+02:00",
+        "placed_on": "2024-11-25",
+        "Extra": {"n": n},
+    }
+    values.update(overrides)
+    return values
+
+
+def test_records_become_typed_rows_and_the_state_follows(loader: Loader) -> None:
+    run = loader.run(
+        [
+            ORDERS,
+            record("orders", order(1), "2024-11-26T00:00:01+00:00"),
+            record("orders", order(2), "2024-11-26T00:00:02+00:00"),
+            state("2024-11-25"),
+        ]
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.states == [state("2024-11-25")["value"]]
+    # target-duckdb 0.8.0's names and types: sorted, lowercased, keys NOT NULL, no primary key.
+    assert loader.query(
+        "SELECT column_name, data_type, is_nullable FROM "
+        "information_schema.columns WHERE table_name = 'orders' "
+        "ORDER BY ordinal_position"
+    ) == [
+        ("_sdc_batched_at", "TIMESTAMP", "YES"),
+        ("_sdc_deleted_at", "VARCHAR", "YES"),
+        ("_sdc_extracted_at", "TIMESTAMP", "YES"),
+        ("amount", "DOUBLE", "YES"),
+        ("extra", "JSON", "YES"),
+        ("items", "HUGEINT", "YES"),
+        ("order_key", "VARCHAR", "NO"),
+        ("paid", "BOOLEAN", "YES"),
+        ("placed_at", "TIMESTAMP", "YES"),
+        ("placed_on", "VARCHAR", "YES"),
+        ("small", "SMALLINT", "YES"),
+    ]
+    assert loader.query(
+        "SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'"
+    ) == [(0,)]
+    rows = loader.query(
+        "SELECT order_key, amount, items, paid, placed_at, placed_on, extra::VARCHAR, "
+        "_sdc_extracted_at FROM raw.orders ORDER BY 1"
+    )
+    assert rows == [
+        (
+            "o1",
+            11.5,
+            1,
+            False,
+            datetime(2024, 11, 25, 8),
+            "2024-11-25",
+            '{"n":1}',
+            datetime(2024, 11, 26, 0, 0, 1),
+        ),
+        (
+            "o2",
+            12.5,
+            2,
+            True,
+            datetime(2024, 11, 25, 8),
+            "2024-11-25",
+            '{"n":2}',
+            datetime(2024, 11, 26, 0, 0, 2),
+        ),
+    ]
+    (batched,) = loader.query("SELECT DISTINCT _sdc_batched_at FROM raw.orders")
+    assert batched[0] is not None
+
+
+@pytest.mark.parametrize("compression", ["none", "gzip"])
+def test_batch_files_are_loaded_and_deleted_after_commit(loader: Loader, compression: str) -> None:
+    gzipped = compression == "gzip"
+    first = loader.write_batch("a.jsonl", [order(1), order(2)], gzipped=gzipped)
+    second = loader.write_batch("b.jsonl", [order(3)], gzipped=gzipped)
+    os.utime(first, (1732600000, 1732600000))
+    run = loader.run(
+        [
+            ORDERS,
+            batch("orders", first, compression=compression),
+            state("2024-11-25"),
+            batch("orders", second, compression=compression),
+            state("2024-11-26"),
+        ]
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.states == [state("2024-11-26")["value"]]
+    assert loader.query("SELECT order_key, amount FROM raw.orders ORDER BY 1") == [
+        ("o1", 11.5),
+        ("o2", 12.5),
+        ("o3", 13.5),
+    ]
+    # A batch file's rows were extracted when the tap wrote the file.
+    assert loader.query(
+        "SELECT DISTINCT _sdc_extracted_at FROM raw.orders WHERE order_key < 'o3'"
+    ) == [(datetime(2024, 11, 26, 5, 46, 40),)]
+    assert not first.exists() and not second.exists()
+
+
+def test_state_is_passed_on_only_once_its_rows_are_committed(loader: Loader) -> None:
+    bad = record("orders", order(4, amount="a lot"))
+    run = loader.run(
+        [
+            ORDERS,
+            record("orders", order(1)),
+            state("2024-11-25"),
+            record("orders", order(2)),  # the second pending row: commit, then the STATE
+            record("orders", order(3)),
+            state("2024-11-26"),
+            bad,
+        ],
+        batch_size_rows=2,
+    )
+    assert run.returncode != 0
+    # The rows of 2024-11-26 never committed, so its STATE never left the target...
+    assert run.states == [state("2024-11-25")["value"]]
+    # ...and what was committed before the failure stays.
+    assert loader.query("SELECT order_key FROM raw.orders ORDER BY 1") == [("o1",), ("o2",)]
+    assert run.errors and len(run.errors) == 1, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
+    assert (
+        "stream 'orders': RECORD message 4 of stream 'orders' in this run: "
+        "field 'amount': expected number, got \"a lot\"" in run.errors[0]
+    )
+
+
+def test_a_state_with_nothing_pending_is_passed_on_at_once(loader: Loader) -> None:
+    run = loader.run([ORDERS, state("2024-11-25"), state("2024-11-25"), state("2024-11-26")])
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.states == [state("2024-11-25")["value"], state("2024-11-26")["value"]]
+
+
+def test_a_record_before_its_schema_is_refused(loader: Loader) -> None:
+    run = loader.run([record("orders", order(1))])
+    assert run.returncode != 0
+    assert len(run.errors) == 1 and "Traceback" not in run.stderr
+    assert "RECORD for stream 'orders' arrived before its SCHEMA message" in run.errors[0]
+
+
+def test_a_bad_value_in_a_batch_file_names_file_line_and_field(loader: Loader) -> None:
+    good = loader.write_batch("good.jsonl", [order(1)])
+    bad = loader.write_batch("bad.jsonl", [order(2), order(3, placed_at="yesterday")])
+    run = loader.run(
+        [ORDERS, batch("orders", good), state("2024-11-25"), batch("orders", bad)],
+        batch_size_rows=1,
+    )
+    assert run.returncode != 0
+    assert run.states == [state("2024-11-25")["value"]]
+    assert loader.query("SELECT order_key FROM raw.orders") == [("o1",)]
+    assert len(run.errors) == 1 and "Traceback" not in run.stderr
+    assert (
+        f"stream 'orders': batch file {bad} line 2: field 'placed_at': "
+        'expected string (date-time), got "yesterday"' in run.errors[0]
+    )
+    # The failed file is kept for a retry; the committed one is gone.
+    assert bad.exists() and not good.exists()
+
+
+def test_a_missing_key_is_refused(loader: Loader) -> None:
+    values = order(1)
+    del values["order_key"]
+    run = loader.run([ORDERS, record("orders", values)])
+    assert run.returncode != 0
+    assert len(run.errors) == 1
+    assert "field 'order_key': a value (it is a key property), got no field" in run.errors[0]
+    assert loader.query("SELECT count(*) FROM raw.orders") == [(0,)]
+
+
+def test_an_unreadable_batch_file_is_named(loader: Loader) -> None:
+    missing = loader.workdir / "batches" / "gone.jsonl"
+    run = loader.run([ORDERS, batch("orders", missing)])
+    assert run.returncode != 0
+    assert len(run.errors) == 1
+    assert f"stream 'orders': batch file {missing} cannot be read" in run.errors[0]
+
+
+def test_an_unsupported_batch_encoding_is_refused(loader: Loader) -> None:
+    path = loader.write_batch("a.parquet", [order(1)])
+    message = batch("orders", path)
+    message["encoding"]["format"] = "parquet"
+    run = loader.run([ORDERS, message])
+    assert run.returncode != 0
+    assert "expected format jsonl with compression none or gzip" in run.errors[0]
+
+
+def test_a_line_that_is_not_json_is_refused(loader: Loader) -> None:
+    run = loader.run([ORDERS, '{"type": "RECORD", "stream": "orders", "record": '])
+    assert run.returncode != 0
+    assert len(run.errors) == 1 and "input line 2 is not valid JSON" in run.errors[0]
+
+
+def test_the_schema_evolves_and_rows_are_appended(loader: Loader) -> None:
+    first = loader.run([ORDERS, record("orders", order(1)), state("2024-11-25")])
+    assert first.returncode == 0, first.stderr[-2000:]
+    evolved = json.loads(json.dumps(ORDERS))
+    evolved["schema"]["properties"]["coupon"] = {"type": ["string", "null"]}
+    evolved["schema"]["properties"]["items"] = {"type": ["string", "null"]}
+    second = loader.run(
+        [
+            evolved,
+            record("orders", order(1, items="three", coupon="X1")),  # a replay: appended
+            state("2024-11-26"),
+        ]
+    )
+    assert second.returncode == 0, second.stderr[-2000:]
+    columns = dict(
+        loader.query(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = 'orders'"
+        )
+    )
+    assert columns["coupon"] == "VARCHAR" and columns["items"] == "VARCHAR"
+    (versioned,) = [name for name in columns if name.startswith("items_")]
+    assert columns[versioned] == "HUGEINT"
+    rows = loader.query(
+        f"SELECT order_key, items, {versioned}, coupon FROM raw.orders ORDER BY _sdc_batched_at"
+    )
+    assert rows == [("o1", None, 1, None), ("o1", "three", None, "X1")]
+
+
+def test_load_time_never_goes_back_between_loads(loader: Loader) -> None:
+    for n in range(3):
+        run = loader.run([ORDERS, record("orders", order(n)), state(f"2024-11-2{n}")])
+        assert run.returncode == 0, run.stderr[-2000:]
+    stamps = [
+        row[0] for row in loader.query("SELECT _sdc_batched_at FROM raw.orders ORDER BY order_key")
+    ]
+    assert stamps == sorted(stamps) and len(set(stamps)) == 3
+
+
+def test_a_table_with_target_duckdb_primary_key_becomes_append_only(loader: Loader) -> None:
+    loader.database.parent.mkdir(parents=True)
+    con = duckdb.connect(str(loader.database))
+    con.execute("CREATE SCHEMA raw")
+    con.execute(
+        "CREATE TABLE raw.notes (_sdc_batched_at TIMESTAMP, _sdc_deleted_at VARCHAR, "
+        "_sdc_extracted_at TIMESTAMP, body VARCHAR, note_key VARCHAR, PRIMARY KEY (note_key))"
+    )
+    con.execute("INSERT INTO raw.notes (note_key, body) VALUES ('k1', 'old')")
+    con.close()
+    notes = schema(
+        "notes", {"note_key": {"type": "string"}, "body": {"type": "string"}}, ["note_key"]
+    )
+    run = loader.run([notes, record("notes", {"note_key": "k1", "body": "again"})])
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert loader.query("SELECT body FROM raw.notes ORDER BY body") == [("again",), ("old",)]
+    assert loader.query(
+        "SELECT is_nullable FROM information_schema.columns WHERE column_name = 'note_key'"
+    ) == [("NO",)]
+
+
+def test_about_describes_every_setting() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "target_duckdb_append.target", "--about", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    about = json.loads(completed.stdout)
+    properties = about["settings"]["properties"]
+    assert {"path", "batch_size_rows", "threads", "default_target_schema"} <= set(properties)
+    assert all(p.get("description") for p in properties.values())
