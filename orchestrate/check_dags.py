@@ -14,7 +14,8 @@ from typing import Any
 
 
 def describe(dag: Any) -> dict[str, Any]:
-    """The parts of a DAG the project promises: id, schedule, task order and retry policy."""
+    """The parts of a DAG the project promises: id, schedule, task order, pool and retry
+    policy."""
     tasks = []
     for task_id in [task.task_id for task in dag.topological_sort()]:
         task = dag.get_task(task_id)
@@ -26,6 +27,8 @@ def describe(dag: Any) -> dict[str, Any]:
                 "meltano_args": list(getattr(task, "meltano_args", ())),
                 "cwd": getattr(task, "cwd", None),
                 "env": getattr(task, "env", None),
+                "pool": task.pool,
+                "pool_slots": task.pool_slots,
                 "retries": task.retries,
                 "retry_delay_seconds": task.retry_delay.total_seconds(),
                 "retry_exponential_backoff": float(task.retry_exponential_backoff),

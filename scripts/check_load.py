@@ -12,12 +12,25 @@ that run and day. Works on both warehouses:
 Exits 1 with one line per mismatched day, 2 when the raw layer cannot be read. BigQuery
 credentials come from the environment only (GOOGLE_APPLICATION_CREDENTIALS or
 application-default credentials).
+
+Before the tap, the BigQuery jobs run the pre-flight check of the loader's configuration:
+
+    python scripts/check_load.py --preflight            # project, dataset, location
+
+It validates the project id, the raw dataset id and the location against BigQuery's
+naming rules, then asks BigQuery whether the dataset exists in that location, or, when it
+does not exist yet, whether the project can be reached to create it. On any problem it
+prints one line naming the setting and what was expected, and exits 1 before anything is
+extracted, loaded or saved as state. It reads the variables the loader reads:
+TARGET_BIGQUERY_PROJECT / BNPL_GCP_PROJECT, TARGET_BIGQUERY_DATASET (default bnpl_raw),
+TARGET_BIGQUERY_LOCATION / BNPL_BQ_LOCATION (default US).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,8 +79,8 @@ class DayCount:
 
 
 # {log}, {transactions}, {quarantine} are the raw tables. The latest extraction of a day
-# wins: DuckDB merges on the key, so older runs' rows of a re-extracted day are replaced;
-# BigQuery appends, so they stay beside the new ones and staging deduplicates.
+# wins: both loaders append, so older runs' rows of a re-extracted day stay beside the new
+# ones (staging deduplicates) and only the latest run's rows are counted.
 COUNT_SQL = """
 with ranked_log as (
     select
@@ -223,6 +236,101 @@ def day_counts(raw: DuckDBRaw | BigQueryRaw) -> list[DayCount]:
     ]
 
 
+# BigQuery's naming rules (cloud.google.com/bigquery/docs/datasets#dataset-naming,
+# cloud.google.com/resource-manager/docs/creating-managing-projects): project ids are 6-30
+# lowercase letters, digits and hyphens, starting with a letter and not ending with a
+# hyphen (older ones may carry a `domain:` prefix); dataset ids are letters, digits and
+# underscores, at most 1024 of them; locations are the US and EU multi-regions or a
+# region such as europe-west2.
+PROJECT_ID = re.compile(r"^(?:[a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+DATASET_ID = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
+LOCATION = re.compile(r"^(?:us|eu|[a-z]+(?:-[a-z]+)+[0-9]+)$", re.IGNORECASE)
+
+
+class PreflightError(RuntimeError):
+    """The loader's BigQuery configuration cannot work: one line naming the setting."""
+
+
+def validate_names(project: str | None, dataset: str, location: str) -> None:
+    """Raise PreflightError on the first id that breaks BigQuery's naming rules."""
+    if not project:
+        raise PreflightError("project: required (set BNPL_GCP_PROJECT or TARGET_BIGQUERY_PROJECT)")
+    if not PROJECT_ID.match(project):
+        raise PreflightError(
+            "project: expected a GCP project id (6-30 lowercase letters, digits and hyphens, "
+            f"starting with a letter), got {project!r}"
+        )
+    if not DATASET_ID.match(dataset):
+        raise PreflightError(
+            "dataset: expected a BigQuery dataset id (letters, digits and underscores only, "
+            f"at most 1024), got {dataset!r}"
+        )
+    if not LOCATION.match(location):
+        raise PreflightError(
+            "location: expected a BigQuery location such as US, EU or europe-west2, "
+            f"got {location!r}"
+        )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:200] + ("..." if len(text) > 200 else "")
+
+
+def check_reachable(project: str, dataset: str, location: str) -> str:
+    """The dataset exists in `location`, or the project can be reached to create it there.
+
+    Returns what was found; raises PreflightError otherwise. Reads only: nothing is created.
+    """
+    try:
+        from google.api_core import exceptions as api
+        from google.auth.exceptions import GoogleAuthError
+        from google.cloud import bigquery
+    except ImportError as exc:  # run from a venv without the Google client
+        raise PreflightError(f"google-cloud-bigquery is not installed here ({exc})") from exc
+    where = f"{project}.{dataset}"
+    try:
+        client = bigquery.Client(project=project, location=location)
+        try:
+            found = client.get_dataset(where)
+        except api.NotFound:
+            found = None
+        if found is not None:
+            if (found.location or "").lower() != location.lower():
+                raise PreflightError(
+                    f"dataset: {where} is in location {found.location}, but the job loads "
+                    f"in {location} (set BNPL_BQ_LOCATION={found.location} or use another "
+                    "dataset)"
+                )
+            return f"dataset {where} exists in {found.location}"
+        try:
+            next(iter(client.list_datasets(project, max_results=1)), None)
+        except (api.NotFound, api.Forbidden) as exc:
+            raise PreflightError(
+                f"project: {project} not found or not accessible with these credentials "
+                f"({_first_line(exc)})"
+            ) from exc
+        return f"dataset {where} does not exist yet; the loader will create it in {location}"
+    except api.Forbidden as exc:
+        raise PreflightError(f"dataset: no access to {where} ({_first_line(exc)})") from exc
+    except (api.GoogleAPIError, GoogleAuthError, OSError) as exc:
+        raise PreflightError(
+            f"BigQuery: cannot check {where} in {location}: {_first_line(exc)}"
+        ) from exc
+
+
+def preflight(args: argparse.Namespace) -> int:
+    dataset = args.raw_schema or os.environ.get("TARGET_BIGQUERY_DATASET") or "bnpl_raw"
+    try:
+        validate_names(args.project, dataset, args.location)
+        found = check_reachable(args.project, dataset, args.location)
+    except PreflightError as exc:
+        print(f"check_load: preflight: {exc}", file=sys.stderr)
+        return 1
+    print(f"check_load: preflight OK: project {args.project}, {found}")
+    return 0
+
+
 def open_raw(args: argparse.Namespace) -> DuckDBRaw | BigQueryRaw:
     if args.warehouse == "duckdb":
         return DuckDBRaw(Path(args.duckdb_path), schema=args.raw_schema or "raw")
@@ -245,21 +353,34 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="DuckDB file (BNPL_DUCKDB_PATH).",
     )
     parser.add_argument(
-        "--project", default=os.environ.get("BNPL_GCP_PROJECT"), help="GCP project."
+        "--project",
+        default=os.environ.get("TARGET_BIGQUERY_PROJECT") or os.environ.get("BNPL_GCP_PROJECT"),
+        help="GCP project (TARGET_BIGQUERY_PROJECT, else BNPL_GCP_PROJECT).",
     )
     parser.add_argument(
-        "--location", default=os.environ.get("BNPL_BQ_LOCATION", "US"), help="BigQuery location."
+        "--location",
+        default=os.environ.get("TARGET_BIGQUERY_LOCATION")
+        or os.environ.get("BNPL_BQ_LOCATION", "US"),
+        help="BigQuery location (TARGET_BIGQUERY_LOCATION, else BNPL_BQ_LOCATION, else US).",
     )
     parser.add_argument(
         "--raw-schema",
         default=None,
         help="Schema (DuckDB, default raw) or dataset (BigQuery, default bnpl_raw) to check.",
     )
+    parser.add_argument(
+        "--preflight",
+        action="store_true",
+        help="Before a BigQuery load: check the project, raw dataset (TARGET_BIGQUERY_DATASET, "
+        "default bnpl_raw) and location, and that BigQuery can reach them; write nothing.",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.preflight:
+        return preflight(args)
     try:
         counts = day_counts(open_raw(args))
     except CheckError as exc:

@@ -2,6 +2,10 @@
 
     python scripts/job_lock.py [--wait SECONDS] [--lock-file PATH] -- meltano run daily
 
+`make run` (scripts/run_local.sh) runs the job under it, and so does every step of the
+Airflow DAGs (orchestrate/airflow/dags/meltano_schedules.py, with --wait), so a `make run`
+and a DAG step, or steps of two DAGs, never run at once on one host.
+
 Why a lock of our own (measured in tests/reliability/test_concurrent_runs.py):
 - Meltano refuses a second run of a pipeline only while the first is inside its
   extract-load block; a second run started while the first is in dbt or the gate runs

@@ -1,7 +1,9 @@
 """Render docs/reliability.md from the results the reliability suite wrote.
 
     .venv/bin/pytest tests/reliability              # writes output/reliability/results.json
-    python scripts/reliability_report.py [--results PATH] [--output docs/reliability.md]
+    .venv/bin/pytest tests/bigquery/test_preflight_bigquery.py   # .../bigquery.json
+    python scripts/reliability_report.py [--results PATH] [--bigquery-results PATH]
+                                         [--output docs/reliability.md]
 
 Every number in the page comes from the results file; nothing is typed by hand.
 """
@@ -16,6 +18,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RESULTS = ROOT / "output" / "reliability" / "results.json"
+# Written by tests/bigquery/test_preflight_bigquery.py (the BigQuery jobs on the emulator).
+DEFAULT_BIGQUERY_RESULTS = ROOT / "output" / "reliability" / "bigquery.json"
 DEFAULT_OUTPUT = ROOT / "docs" / "reliability.md"
 
 INTRO = """\
@@ -31,7 +35,9 @@ staging, intermediate and mart models (for damaged lines: missing beyond the lin
 quarantined); "rows duplicated" counts rows beyond one per key in those models. The raw
 layer may hold replays by design; they are counted separately.
 
-Regenerate: `.venv/bin/pytest tests/reliability && python scripts/reliability_report.py`.
+Regenerate: `.venv/bin/pytest tests/reliability tests/bigquery/test_preflight_bigquery.py
+&& python scripts/reliability_report.py` (the BigQuery rows run the `daily-bigquery` job
+against the local BigQuery emulator).
 """
 
 
@@ -46,6 +52,12 @@ NOTES = """
 - **Meltano does not serialise whole jobs.** It refuses a second run of a pipeline only
   while the first is in its extract-load block; a second `meltano run daily` started while
   the first is in dbt runs alongside it and fails on the DuckDB file lock (table above).
+- **A loader commit and its bookmark are two steps.** The loader passes a day's STATE on
+  only with its next commit (every `batch_size_rows` rows; the kill test sets 50, about a
+  day's transactions), which can be the commit of the next day's rows, and Meltano saves
+  the bookmark after that; a kill in between leaves rows in raw without their bookmark,
+  part of a day included, and the rerun extracts the day again (the "raw rows replayed"
+  column of the kills). Staging keeps one row per key, so the marts do not change.
 - **Killed runs leave secrets on disk.** Meltano writes each plugin's configuration,
   api_key included, to `.meltano/run/<plugin>/<tap|target>.<run id>.config.json` and
   deletes it only when the run ends; after `kill -9` the file stays. The lock wrapper
@@ -54,9 +66,19 @@ NOTES = """
   the `daily` and `daily-bigquery` schedules, both at 02:00) share the extractor's catalog
   file there; one run can delete it under the other. The lock is therefore one per project,
   not per job. The suite gives every test project its own `MELTANO_SYS_DIR_ROOT`.
-- **BigQuery is not exercised.** A wrong dataset, project or key can only be refused by
-  BigQuery itself; without a cloud the suite checks only that BigQuery credentials set in
-  the environment never reach a log, the state, the warehouse or `meltano config list`.
+- **Airflow steps take the same lock.** Every Airflow task runs its step through
+  `scripts/job_lock.py` too, in a one-slot pool shared by all DAGs
+  (docs/orchestration.md). `tests/test_airflow_dags_lock.py` runs two DAGs at once and,
+  while an Airflow step runs, a `make run`-style locked run (refused with exit code 75)
+  and one with `--wait` (waits its turn): no two steps overlapped.
+- **A wrong BigQuery configuration is refused before the tap.** The BigQuery jobs start
+  with `load-check:preflight`, which checks the project id, the raw dataset id and the
+  location against BigQuery's naming rules and asks BigQuery whether the dataset exists in
+  that location (or can be created); `tests/bigquery/test_preflight_bigquery.py` runs it on
+  the local BigQuery emulator (one line, exit 1, no request to the API, no table, no state).
+  Wrong credentials and a missing project can only be refused by BigQuery itself; this
+  suite checks that credentials set in the environment never reach a log, the state, the
+  warehouse or `meltano config list`.
 """
 
 
@@ -92,23 +114,42 @@ def summary_table(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def kills_table(row: dict[str, Any]) -> list[str]:
+    pace = row.get("pace_seconds")
     lines = [
         "",
         "### The kills",
         "",
-        "Each row is one `kill -9`; the next run is the same command again.",
+        "Each row is one `kill -9` of the `meltano run` process group (meltano, the tap, the "
+        "loader, dbt or the gate), with the lock wrapper (`everything`) or without it "
+        '(`group`); the next run is the same command again. "New days sent" is what the '
+        "local server had streamed to the killed run beyond the saved bookmark"
+        + (f" ({pace:g} s between days)" if pace else "")
+        + '; "raw rows" were committed to `raw.transactions` when it died (replays '
+        "included).",
         "",
-        "| # | Killed | Phase aimed at | Phase hit | Seconds after start | Bookmark after "
-        "| Raw rows replayed so far | Leftover processes |",
-        "|--:|:--|:--|:--|--:|:--|--:|:--|",
+        "| # | Killed | Aimed at | Moment | Phase hit | Mid-extraction | Seconds after start "
+        "| New days sent | Raw rows at kill | Bookmark before -> after | Raw rows replayed "
+        "| Leftover processes |",
+        "|--:|:--|:--|:--|:--|:--|--:|--:|--:|:--|--:|:--|",
     ]
     for kill in row.get("kills", []):
+        killed = kill.get("killed")
+        marks = f"{_cell(kill.get('bookmark_before'))} -> {_cell(kill.get('bookmark'))}"
         lines.append(
-            f"| {kill['kill']} | {_cell(kill.get('mode') if kill.get('killed') else 'no')} "
-            f"| {kill['target_phase']} | {_cell(kill.get('phase'))} "
-            f"| {_cell(kill.get('seconds_after_start'))} | {_cell(kill.get('bookmark'))} "
-            f"| {_cell(kill.get('raw_replayed_rows'))} | {_cell(kill.get('leftovers_alive'))} |"
+            f"| {kill.get('run')} | {_cell(kill.get('mode') if killed else 'no')} "
+            f"| {kill['target_phase']} | {_cell(kill.get('aimed'))} | {_cell(kill.get('phase'))} "
+            f"| {_cell(kill.get('mid_extraction'))} | {_cell(kill.get('seconds_after_start'))} "
+            f"| {_cell(kill.get('new_days_sent'))} | {_cell(kill.get('raw_rows_at_kill'))} "
+            f"| {marks} | {_cell(kill.get('raw_replayed_rows'))} "
+            f"| {_cell(kill.get('leftovers_alive'))} |"
         )
+    if "batch_files_left_at_end" in row:
+        lines += [
+            "",
+            "BATCH files no loader committed, left in the project's batch folder after the "
+            f"final run: {row['batch_files_left_at_end']}; leftover files of killed runs the "
+            f"tap deleted when the next run started: {_cell(row.get('batch_leftovers_deleted'))}.",
+        ]
     probe = row.get("plain_meltano_rerun")
     if probe:
         lines += [
@@ -183,6 +224,11 @@ def render(document: dict[str, Any]) -> str:
         f"suite took {document.get('suite_seconds')} s on {machine.get('cpus')} CPUs "
         f"(load average {machine.get('load_average_at_start')} at start, "
         f"{machine.get('load_average_at_end')} at end; Python {machine.get('python')})."
+        + (
+            f" BigQuery rows: {document['bigquery_generated_at']}."
+            if document.get("bigquery_generated_at")
+            else ""
+        )
     )
     lines += ["", "## Faults tried", ""]
     lines += summary_table(document["rows"])
@@ -194,6 +240,12 @@ def render(document: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+    parser.add_argument(
+        "--bigquery-results",
+        type=Path,
+        default=DEFAULT_BIGQUERY_RESULTS,
+        help="rows of the BigQuery bad-configuration tests, merged in when the file exists",
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
     if not args.results.is_file():
@@ -204,6 +256,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     document = json.loads(args.results.read_text())
+    if args.bigquery_results.is_file():
+        extra = json.loads(args.bigquery_results.read_text())
+        # Beside the other bad-configuration rows, so their error lines list together.
+        rows = document["rows"]
+        bad = [i for i, row in enumerate(rows) if row["fault"].startswith("bad configuration")]
+        at = bad[-1] + 1 if bad else len(rows)
+        document["rows"] = rows[:at] + extra["rows"] + rows[at:]
+        document["bigquery_generated_at"] = extra.get("generated_at")
     args.output.write_text(render(document))
     print(f"reliability_report: wrote {args.output} ({len(document['rows'])} rows)")
     return 0

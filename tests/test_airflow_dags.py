@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 DAGS = ROOT / "orchestrate" / "airflow" / "dags"
 CHECK_DAGS = ROOT / "orchestrate" / "check_dags.py"
+POOLS = ROOT / "orchestrate" / "airflow" / "pools.json"
+JOB_LOCK = ROOT / "scripts" / "job_lock.py"
 AIRFLOW_PYTHON = ROOT / ".meltano" / "utilities" / "airflow" / "venv" / "bin" / "python"
 MELTANO = shutil.which("meltano") or str(ROOT / ".venv" / "bin" / "meltano")
 
@@ -108,10 +111,23 @@ def test_task_order_follows_the_job(project_dags: dict) -> None:
         for previous, task in zip([None, *tasks], tasks, strict=False):
             assert task["upstream"] == ([previous["task_id"]] if previous else [])
             assert task["cwd"] == str(ROOT)
-            assert task["bash_command"].startswith(f"{MELTANO} run ")
             assert task["bash_command"].endswith(" ".join(task["meltano_args"]))
     daily = [task["task_id"] for task in dags["daily"]["tasks"]]
     assert daily == ["tap-simtom-bnpl-to-target-duckdb", "dbt-duckdb__build", "quality__gate"]
+
+
+def test_every_step_runs_under_the_job_lock_in_the_one_slot_pool(project_dags: dict) -> None:
+    """The lock `make run` takes, and one Airflow pool of one slot for every DAG."""
+    (pool, spec), *others = json.loads(POOLS.read_text()).items()
+    assert others == [] and spec["slots"] == 1
+    for dag in project_dags["dags"]:
+        for task in dag["tasks"]:
+            assert (task["pool"], task["pool_slots"]) == (pool, 1), (dag["dag_id"], task)
+            words = shlex.split(task["bash_command"])
+            python, lock, wait, seconds, separator, meltano, run = words[:7]
+            assert Path(python).name.startswith("python") and Path(python).is_file()
+            assert (lock, wait, float(seconds), separator) == (str(JOB_LOCK), "--wait", 1800, "--")
+            assert (meltano, run) == (MELTANO, "run"), task["bash_command"]
 
 
 def test_retries_back_off_and_no_catch_up(project_dags: dict) -> None:
@@ -169,9 +185,11 @@ MADE_UP = {
 
 
 def write_project(tmp_path: Path, document: dict) -> Path:
+    """A Meltano project of its own, with the job lock script every DAG step runs under."""
     project = tmp_path / "project"
-    project.mkdir()
+    (project / "scripts").mkdir(parents=True)
     (project / "meltano.yml").write_text(yaml.safe_dump(document, sort_keys=False))
+    shutil.copy2(JOB_LOCK, project / "scripts" / "job_lock.py")
     return project
 
 
@@ -191,6 +209,15 @@ def test_made_up_project_builds_its_dags(tmp_path: Path) -> None:
     assert all(task["env"] == {"LANE": "n"} for task in nightly["tasks"])
     assert dags["replay-now"]["timetable"] == "NullTimetable"
     assert [task["meltano_args"] for task in dags["replay-now"]["tasks"]] == [["tap-a", "target-x"]]
+
+
+def test_a_project_without_the_job_lock_is_an_import_error(tmp_path: Path) -> None:
+    project = write_project(tmp_path, MADE_UP)
+    (project / "scripts" / "job_lock.py").unlink()
+    code, report, _ = check_dags(project, tmp_path)
+    assert code == 1 and report["dags"] == []
+    [error] = report["import_errors"].values()
+    assert "scripts/job_lock.py: expected the project's job lock script" in error
 
 
 def test_broken_job_is_an_import_error_naming_the_block(tmp_path: Path) -> None:

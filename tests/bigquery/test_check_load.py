@@ -173,3 +173,38 @@ def test_an_unloaded_warehouse_is_a_clear_error(
 def test_bigquery_needs_a_project(capsys: pytest.CaptureFixture[str]) -> None:
     assert check_load.main(["--warehouse", "bigquery", "--project", ""]) == 2
     assert "project: required for warehouse bigquery" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("project", "dataset", "location"),
+    [
+        ("bnpl-prod", "bnpl_raw", "US"),
+        ("example.com:bnpl-prod", "Raw_2024", "eu"),
+        ("a23456", "x" * 1024, "europe-west2"),
+        ("bnpl-prod-12345678901234567890", "_", "northamerica-northeast1"),
+    ],
+)
+def test_preflight_accepts_valid_bigquery_ids(project: str, dataset: str, location: str) -> None:
+    check_load.validate_names(project, dataset, location)
+
+
+@pytest.mark.parametrize(
+    ("project", "dataset", "location", "setting"),
+    [
+        (None, "bnpl_raw", "US", "project: required"),
+        ("bnpl", "bnpl_raw", "US", "project: expected a GCP project id"),
+        ("1bnpl-prod", "bnpl_raw", "US", "project: expected a GCP project id"),
+        ("bnpl-prod-", "bnpl_raw", "US", "project: expected a GCP project id"),
+        ("bnpl-prod-123456789012345678901", "bnpl_raw", "US", "project: expected a GCP"),
+        ("bnpl-prod", "bnpl.raw", "US", "dataset: expected a BigQuery dataset id"),
+        ("bnpl-prod", "", "US", "dataset: expected a BigQuery dataset id"),
+        ("bnpl-prod", "x" * 1025, "US", "dataset: expected a BigQuery dataset id"),
+        ("bnpl-prod", "bnpl_raw", "", "location: expected a BigQuery location"),
+        ("bnpl-prod", "bnpl_raw", "us central", "location: expected a BigQuery location"),
+    ],
+)
+def test_preflight_names_the_first_bad_id(
+    project: str | None, dataset: str, location: str, setting: str
+) -> None:
+    with pytest.raises(check_load.PreflightError, match=f"^{setting}"):
+        check_load.validate_names(project, dataset, location)

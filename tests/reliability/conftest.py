@@ -1,6 +1,6 @@
-"""Fixtures of the reliability suite: a clean reference run, a distinctive API key, and
-the results file every test writes its row to (rendered into docs/reliability.md by
-scripts/reliability_report.py).
+"""Fixtures of the reliability suite: a clean reference run (harness.clean_run), a
+distinctive API key, and the results file every test writes its row to (rendered into
+docs/reliability.md by scripts/reliability_report.py).
 """
 
 from __future__ import annotations
@@ -12,28 +12,15 @@ import secrets
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tap_simtom_bnpl.simtom_local import SimtomServer
 
-from conftest import ROOT, Project
+from conftest import ROOT
 
-from .harness import (
-    END,
-    START,
-    VOLUME,
-    isolated_project,
-    job_command,
-    per_day,
-    phases,
-    run_job,
-    stop_all,
-)
-from .harness import snapshot as take_snapshot
+from .harness import END, START, VOLUME, CleanReference, clean_run, stop_all
 
 RESULTS_PATH = Path(
     os.environ.get("BNPL_RELIABILITY_RESULTS", ROOT / "output" / "reliability" / "results.json")
@@ -53,17 +40,6 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-@dataclass
-class CleanReference:
-    """The job run once over the window with no fault: what every other run must equal."""
-
-    project: Project
-    snapshot: dict[str, list[str]]
-    per_day: dict[str, int]
-    phases: dict[str, float]
-    log: str
-
-
 @pytest.fixture(scope="session")
 def api_key() -> str:
     """A value that cannot appear anywhere by chance: grep for it finds only leaks."""
@@ -76,15 +52,7 @@ def clean_reference(
 ) -> Iterator[CleanReference]:
     if not (ROOT / ".meltano" / "extractors" / "tap-simtom-bnpl" / "venv").is_dir():
         pytest.fail("the Meltano plugins are not installed: run `make install` first")
-    workdir = tmp_path_factory.mktemp("clean-reference")
-    with SimtomServer(host="127.0.0.1", port=0, pace_seconds=0.0) as server:
-        project = isolated_project(workdir, server.url, api_key)
-        run = run_job(project, "run-clean", job_command())
-        assert run.proc.returncode == 0, run.output[-4000:]
-    snap = take_snapshot(project)
-    days = per_day(project)
-    assert len(days) == 10 and all(days.values()), days
-    yield CleanReference(project, snap, days, phases(run.output), run.output)
+    yield clean_run(tmp_path_factory.mktemp("clean-reference"), api_key)
 
 
 @pytest.fixture(autouse=True)

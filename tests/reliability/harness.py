@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,11 @@ import yaml
 from conftest import ROOT, STATE_ID, Project, meltano_executable
 
 JOB = "daily"
-START, END = "2024-11-25", "2024-12-04"  # ten days, two aligned 7-day windows
+# Three weeks, i.e. three of the job's aligned 7-day request windows: enough days for ten
+# kills inside extract-load with days still left to extract after each.
+START, END = "2024-11-25", "2024-12-15"
+WINDOW_DAYS = 7  # meltano.yml (dev): window_days
+WINDOW_ANCHOR = date(1970, 1, 5)  # the tap aligns windows on this Monday
 VOLUME = 60
 JOB_LOCK = ROOT / "scripts" / "job_lock.py"
 MODEL_DIRS = ("staging", "intermediate", "marts")
@@ -36,6 +40,18 @@ RUN_SCOPED_KEYS = ("extraction_key", "quarantine_key")  # `<run_id>:...`: new in
 # The job's blocks in order; Meltano logs "Block run completed" after each one.
 PHASES = ("extract-load", "dbt build", "quality gate", "finished")
 BLOCK_DONE = "Block run completed"
+
+
+def request_windows(start: str = START, end: str = END) -> list[tuple[str, str]]:
+    """The job's aligned request windows over start..end, clipped to them, in order."""
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    offset = (first - WINDOW_ANCHOR).days % WINDOW_DAYS
+    windows, begin = [], first
+    window_end = first + timedelta(days=WINDOW_DAYS - 1 - offset)
+    while begin <= last:
+        windows.append((begin.isoformat(), min(window_end, last).isoformat()))
+        begin, window_end = window_end + timedelta(days=1), window_end + timedelta(days=WINDOW_DAYS)
+    return windows
 
 
 def phase_of(log_text: str) -> str:
@@ -57,8 +73,34 @@ FAKE_BIGQUERY_KEY = {
 SECRETS_OF_BIGQUERY = ("RELIABILITYxFAKExKEYx9f3b2c", "reliability-key-id-5d1e0c7a")
 
 
+def dev_batch_config(batch_root: Path) -> dict[str, Any] | None:
+    """The dev environment's tap batch_config (meltano.yml) with its files under
+    batch_root; None when dev runs the tap in RECORD mode."""
+    document = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    for environment in document.get("environments") or []:
+        if environment.get("name") != "dev":
+            continue
+        for plugin in environment.get("config", {}).get("plugins", {}).get("extractors", []):
+            config = plugin.get("config") or {}
+            if plugin.get("name") == "tap-simtom-bnpl" and config.get("batch_config"):
+                batch = json.loads(json.dumps(config["batch_config"]))
+                batch.setdefault("storage", {})["root"] = batch_root.as_uri()
+                return batch
+    return None
+
+
+def batch_files(project: Project) -> list[Path]:
+    """BATCH files under the project's own batch root (what no loader has committed)."""
+    root = project.workdir / "batches"
+    if not root.is_dir():
+        return []
+    # The tap's own lock file (it guards the folder against two taps) is not a batch.
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix != ".lock")
+
+
 def isolated_project(workdir: Path, api_url: str, api_key: str, **env: str) -> Project:
-    """The repository's project with its own state, warehouse and `.meltano/run/`."""
+    """The repository's project with its own state, warehouse, `.meltano/run/` and, in
+    BATCH mode, its own folder of batch files."""
     sys_dir = workdir / "meltano-sys"
     sys_dir.mkdir(parents=True, exist_ok=True)
     for kind in ("extractors", "loaders", "utilities"):
@@ -74,6 +116,9 @@ def isolated_project(workdir: Path, api_url: str, api_key: str, **env: str) -> P
         "TAP_SIMTOM_BNPL_START_DATE": START,
         "TAP_SIMTOM_BNPL_END_DATE": END,
     }
+    if batch := dev_batch_config(workdir / "batches"):
+        (workdir / "batches").mkdir(exist_ok=True)
+        extra["TAP_SIMTOM_BNPL_BATCH_CONFIG"] = json.dumps(batch)
     extra.update(env)
     return Project(workdir=workdir, api_url=api_url, extra_env=extra)
 
@@ -223,20 +268,19 @@ def group_alive(pgid: int) -> bool:
 
 
 def kill_9(running: Running, mode: str) -> dict[str, Any]:
-    """`kill -9` the job. mode "meltano": the `meltano run` process alone (its plugins
-    are orphaned; the lock wrapper must clean up). mode "everything": meltano, every
-    plugin and the wrapper at once, as when the machine or container dies."""
+    """`kill -9` the job's `meltano run` process group: meltano and every plugin it
+    started (tap, loader, dbt, the gate), as the OOM killer or a pod eviction would.
+
+    mode "group": that group alone; the lock wrapper lives on and must clean up.
+    mode "everything": the wrapper too, as when the machine or container dies."""
     pid = running.meltano_pid()
     if pid is None:
         return {"killed": False, "phase": running.phase()}
     phase = running.phase()
     at = round(running.elapsed(), 2)
-    if mode == "everything":
-        os.killpg(pid, signal.SIGKILL)
-        if running.proc.pid != pid:
-            os.killpg(running.proc.pid, signal.SIGKILL)
-    else:
-        os.kill(pid, signal.SIGKILL)
+    os.killpg(pid, signal.SIGKILL)
+    if mode == "everything" and running.proc.pid != pid:
+        os.killpg(running.proc.pid, signal.SIGKILL)
     returncode = running.wait(timeout=120)
     deadline = time.monotonic() + 30
     while group_alive(pid) and time.monotonic() < deadline:
@@ -408,3 +452,90 @@ def phases(log_text: str) -> dict[str, tuple[float, float]]:
         spans[phase] = (round(begin, 2), round(end - begin, 2))
         begin = end
     return spans
+
+
+# --- the clean reference, and comparing a run with it ---------------------------------
+
+
+@dataclass
+class CleanReference:
+    """The job run once over the window with no fault: what every other run must equal."""
+
+    project: Project
+    snapshot: dict[str, list[str]]
+    per_day: dict[str, int]
+    phases: dict[str, tuple[float, float]]
+    log: str
+
+
+def clean_run(workdir: Path, api_key: str) -> CleanReference:
+    """The daily job over START..END against a fault-free, unpaced local server."""
+    from tap_simtom_bnpl.simtom_local import SimtomServer
+
+    with SimtomServer(host="127.0.0.1", port=0, pace_seconds=0.0) as server:
+        project = isolated_project(workdir, server.url, api_key)
+        run = run_job(project, "run-clean", job_command())
+        if run.proc.returncode != 0:
+            raise AssertionError(f"the clean run failed:\n{run.output[-4000:]}")
+    days = per_day(project)
+    expected_days = _days(START, END)
+    if sorted(days) != expected_days or not all(days.values()):
+        raise AssertionError(f"the clean run's marts miss days: {days}")
+    return CleanReference(project, snapshot(project), days, phases(run.output), run.output)
+
+
+def _days(start: str, end: str) -> list[str]:
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+
+
+@dataclass
+class Comparison:
+    """A project's models against the clean run: keys lost or extra, keys doubled."""
+
+    diff: dict[str, Any]
+    doubled: dict[str, int]
+    per_day: dict[str, int]
+    expected_per_day: dict[str, int]
+    replays: dict[str, int]
+
+    @property
+    def rows_lost(self) -> int:
+        return sum(len(keys) for keys in self.diff["lost"].values())
+
+    @property
+    def rows_duplicated(self) -> int:
+        return sum(self.doubled.values())
+
+    def fields(self) -> dict[str, int]:
+        """What every test records for docs/reliability.md."""
+        return {
+            "rows_lost": self.rows_lost,
+            "rows_duplicated": self.rows_duplicated,
+            **self.replays,
+        }
+
+    def assert_equal(self) -> None:
+        """Every model holds the clean run's keys, each once, with its count per day."""
+        assert self.diff == {"missing_models": [], "lost": {}, "extra": {}}, self.diff
+        assert self.per_day == self.expected_per_day, (self.per_day, self.expected_per_day)
+        assert self.doubled and not any(self.doubled.values()), self.doubled
+
+
+def compare_with_clean(
+    project: Project, reference: CleanReference, skip: tuple[str, ...] = ()
+) -> Comparison:
+    """Compare every model (but those whose name contains a word of `skip`) with the
+    clean run's, and count duplicates and raw replays."""
+    expected = {
+        model: keys
+        for model, keys in reference.snapshot.items()
+        if not any(word in model for word in skip)
+    }
+    return Comparison(
+        diff=compare(expected, snapshot(project)),
+        doubled=duplicates(project),
+        per_day=per_day(project),
+        expected_per_day=reference.per_day,
+        replays=raw_replays(project),
+    )

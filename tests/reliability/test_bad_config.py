@@ -6,19 +6,22 @@ The job must fail; its output must hold exactly one error line naming the settin
 was expected (Meltano adds its own "Extractor failed"), and no traceback; dbt and the gate
 must not run; the DuckDB file and the stored state must be byte for byte what they were.
 
-BigQuery is not exercised here: a wrong dataset can only be told apart from a missing
-network by BigQuery itself (see docs/reliability.md).
+A wrong BigQuery dataset, project id or location is refused by the BigQuery jobs'
+pre-flight step (`load-check:preflight`), tested on the local BigQuery emulator in
+tests/bigquery/test_preflight_bigquery.py; its rows join this table in docs/reliability.md.
 """
 
 from __future__ import annotations
 
 import shutil
 import socket
+from datetime import date, timedelta
 
 import pytest
 
 from .conftest import CleanReference
 from .harness import (
+    END,
     file_digest,
     isolated_project,
     job_command,
@@ -28,7 +31,8 @@ from .harness import (
 
 pytestmark = [pytest.mark.job, pytest.mark.slow, pytest.mark.reliability]
 
-NEXT_END = "2024-12-06"  # two days after the clean run's bookmark: there is work to do
+# Two days after the clean run's bookmark: there is work to do.
+NEXT_END = (date.fromisoformat(END) + timedelta(days=2)).isoformat()
 
 
 def closed_port() -> int:

@@ -19,13 +19,12 @@ from tap_simtom_bnpl.simtom_local import Faults, SimtomServer
 from .conftest import CleanReference
 from .harness import (
     BLOCK_DONE,
-    END,
-    START,
     compare,
     duplicates,
     isolated_project,
     job_command,
     per_day,
+    request_windows,
     run_job,
     snapshot,
 )
@@ -33,7 +32,7 @@ from .harness import (
 pytestmark = [pytest.mark.job, pytest.mark.slow, pytest.mark.reliability]
 
 LINES_SEED = 1125
-WINDOWS = ((START, "2024-12-01"), ("2024-12-02", END))  # the job's aligned 7-day windows
+WINDOWS = request_windows()  # the job's aligned 7-day windows
 # Reason each damage must be quarantined with (the start of the line).
 REASONS = {
     "malformed_at": "invalid JSON",

@@ -1,175 +1,235 @@
-"""`kill -9` of the daily job at ten seeded random moments, each followed by a plain rerun.
+"""`kill -9` of the daily job at seeded random moments, each followed by a plain rerun.
 
-One project, one ten-day window, runs one after another: each run is killed at a random
-moment of a chosen phase (extract-load, dbt build, quality gate), and the next run is the
-same command again, until the last one is left to finish. Kills alternate between the
-`meltano run` process alone (its tap, loader or dbt are orphaned) and the whole process
-tree with the lock wrapper (a dying machine or container). The loader commits every 100
-rows, so kills land between commits and state messages, and the raw layer may keep rows
-of a day whose bookmark was lost: the rerun replays that day.
+One project, one three-week window, runs one after another. Each run is the same command
+(the job through scripts/job_lock.py) and is killed at a random moment, until the last run
+is left to finish:
 
-After every kill: the stored state parses, its bookmarks are equal and never move back,
-and no staging or mart model holds a key twice. At the end every model equals the clean
-run's, key for key (customer models too: a resumed run asks for the same windows).
+- Ten kills inside extract-load, while the tap streams days it has not extracted yet. The
+  local server paces the stream (PACE_SECONDS between days, as simtom itself does), and a
+  kill lands a seeded random delay of 0 to 3 paces after the server sent the run's first
+  new day: while the tap holds a day, writes its batch files, or the loader commits them.
+  Every kill is a `kill -9` of the `meltano run` process group (meltano, the tap, the
+  loader); every other one takes the lock wrapper down with it, as a dying machine would.
+- Then three inside the dbt build and the quality gate, at a seeded random moment of the
+  phase's length in the clean run.
+
+What each kill hit is measured, not assumed: the phase from the job's log, the days the
+server had sent to that run, the raw rows committed and the bookmark saved when it died.
+A kill counts as inside extract-load only when the job was in its extract-load block, the
+server had begun sending new days, and days were still left to extract.
+
+After every kill: the stored state parses, its bookmarks agree and never move back, and no
+staging or mart model holds a key twice (raw may hold replays). At the end every model
+equals the clean run's, key for key (customer models too: a resumed run asks for the same
+aligned windows, so the same request bodies).
 """
 
 from __future__ import annotations
 
 import random
+import re
 import time
+from typing import Any
 
 import pytest
 from tap_simtom_bnpl.simtom_local import SimtomServer
 
-from conftest import days_between
-
-from .conftest import CleanReference
 from .harness import (
     BLOCK_DONE,
-    START,
+    END,
+    CleanReference,
+    Running,
+    batch_files,
     bookmarks,
-    compare,
+    compare_with_clean,
     duplicates,
     files_containing,
     isolated_project,
     job_command,
     kill_9,
-    per_day,
     raw_replays,
     run_job,
-    snapshot,
     start_job,
+    tables,
 )
 
 pytestmark = [pytest.mark.job, pytest.mark.slow, pytest.mark.reliability]
 
 KILL_SEED = 8
-KILLS = 10
-MAX_RUNS = 16
-# Ten kills: extraction first (while days are left to stream), every phase more than once.
-KILL_PHASES = (
-    "extract-load",
-    "extract-load",
-    "extract-load",
-    "dbt build",
-    "extract-load",
-    "quality gate",
-    "extract-load",
-    "dbt build",
-    "dbt build",
-    "quality gate",
-)
-PACE_SECONDS = 1.0  # between streamed days, as simtom itself pauses
-TAP_LINE = "] tap-simtom-bnpl "
-DAY_LINE = " transactions, "  # the tap's progress line for each finished day
+EXTRACT_LOAD_KILLS = 10
+LATER_KILLS = ("dbt build", "quality gate", "dbt build")
+MAX_RUNS = 24
+PACE_SECONDS = 1.0  # between streamed days
+# Up to 3 paces after the first new day: the server has sent at most two more days, so at
+# most two days complete per kill (three where a request window ends). With this seed 3 of
+# the 10 moments fall after 2 paces and 5 before 1, so at most 18 of the 21 days can be
+# extracted before the tenth kill: days are left for every kill, however fast the machine.
+EXTRACT_LOAD_SPREAD = 3.0
+# The tap's line when it starts in BATCH mode.
+LEFTOVERS_DELETED = re.compile(r"\((\d+) leftover files of earlier runs deleted\)")
+LATER_SPREAD = 0.8  # of the phase's clean duration: a rerun's phases run a little faster
 
 
-def days_after(marks: dict[str, str], end: str) -> int:
-    """Days from the bookmark (exclusive) to end (inclusive); all ten without one."""
-    if not marks:
-        return len(days_between(START, end))
-    return len(days_between(next(iter(marks.values())), end)) - 1
+def raw_rows(project) -> int:
+    """Rows committed to raw.transactions (replays included)."""
+    if ("raw", "transactions") not in tables(project):
+        return 0
+    return int(project.query("SELECT count(*) FROM raw.transactions")[0][0])
+
+
+def new_days_sent(server: SimtomServer, since: int, bookmark: str | None) -> list[str]:
+    """Days after the bookmark the server has sent since its batch log had `since` entries."""
+    return [
+        day
+        for _request, day, _records in server.batch_log[since:]
+        if day != "live" and (bookmark is None or day > bookmark)
+    ]
+
+
+def wait_for_first_new_day(
+    running: Running, server: SimtomServer, since: int, bookmark: str | None
+) -> float | None:
+    """Seconds after the job's start at which the server sent it a new day (None if the
+    job ended first)."""
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if new_days_sent(server, since, bookmark):
+            return running.elapsed()
+        if running.proc.poll() is not None:
+            return None
+        time.sleep(0.01)
+    raise TimeoutError("the server sent no new day within 600 s")
+
+
+def sleep_until(running: Running, moment: float) -> None:
+    while running.elapsed() < moment and running.proc.poll() is None:
+        time.sleep(0.005)
 
 
 def test_kill_9_at_random_moments_then_rerun_equals_a_clean_run(
     tmp_path, api_key: str, clean_reference: CleanReference, record
 ) -> None:
     rng = random.Random(KILL_SEED)
-    spans = clean_reference.phases
-    kills: list[dict] = []
-    previous_marks: dict[str, str] = {}
-    plain_rerun: dict | None = None
+    plan = ["extract-load"] * EXTRACT_LOAD_KILLS + list(LATER_KILLS)
+    kills: list[dict[str, Any]] = []
+    marks: dict[str, str] = {}
+    plain_rerun: dict[str, Any] | None = None
     with SimtomServer(host="127.0.0.1", port=0, pace_seconds=PACE_SECONDS) as server:
+        # The loader commits every 50 rows (after each day at this volume: ~65 transactions
+        # and ~25 customers) instead of every 100,000, so kills land between its commits as
+        # well as before the first.
         project = isolated_project(
-            tmp_path, server.url, api_key, TARGET_DUCKDB_BATCH_SIZE_ROWS="100"
+            tmp_path, server.url, api_key, TARGET_DUCKDB_BATCH_SIZE_ROWS="50"
         )
         number = 0
-        while sum(1 for k in kills if k.get("killed")) < KILLS and number < MAX_RUNS:
+        while plan and number < MAX_RUNS:
             number += 1
-            # A run that finished before its moment came is not a kill: go on until ten.
-            phase = KILL_PHASES[(number - 1) % len(KILL_PHASES)]
+            phase = plan[0]
+            bookmark_before = next(iter(marks.values()), None)
+            since = len(server.batch_log)
             running = start_job(project, f"run-kill{number:02d}", job_command())
             if phase == "extract-load":
-                # A random moment while the tap streams the days still to do (one every
-                # PACE_SECONDS), from its first day; with none left, while it starts.
-                days_left = days_after(previous_marks, max(clean_reference.per_day))
-                if not running.wait_for_output(DAY_LINE if days_left else TAP_LINE, 600):
-                    kills.append({"kill": number, "killed": False, "target_phase": phase})
-                    continue
-                duration = days_left * PACE_SECONDS or 3.0
+                first_new_day = wait_for_first_new_day(running, server, since, bookmark_before)
+                if first_new_day is None:
+                    pytest.fail(f"run {number} ended before any new day:\n{running.output[-3000:]}")
+                delay = rng.uniform(0.0, EXTRACT_LOAD_SPREAD * PACE_SECONDS)
+                moment = first_new_day + delay
+                aimed = f"{delay:.2f} s after the first new day"
             else:
                 if not running.wait_for_phase(phase, timeout=900):
-                    kills.append({"kill": number, "killed": False, "target_phase": phase})
+                    kills.append({"run": number, "killed": False, "target_phase": phase})
                     continue
-                # Most of the phase's clean duration: a rerun's dbt and gate run a little
-                # faster (fewer new days), and a run that ends first is not a kill.
-                duration = 0.8 * spans.get(phase, (0.0, 5.0))[1]
-            delay = rng.uniform(0.0, duration)
-            deadline = running.elapsed() + delay
-            while running.elapsed() < deadline and running.proc.poll() is None:
-                time.sleep(0.02)
-            mode = "meltano" if number % 2 else "everything"
+                delay = rng.uniform(0.0, LATER_SPREAD * clean_reference.phases[phase][1])
+                moment = running.elapsed() + delay
+                aimed = f"{delay:.2f} s into {phase}"
+            sleep_until(running, moment)
+            sent = new_days_sent(server, since, bookmark_before)
+            mode = "group" if number % 2 else "everything"
             outcome = kill_9(running, mode)
-            outcome.update(kill=number, target_phase=phase, delay=round(delay, 2))
 
             # Nothing corrupted: the state parses, bookmarks agree and never move back,
             # staging and marts hold every key once.
-            marks = bookmarks(project)
+            previous, marks = marks, bookmarks(project)
             assert len(set(marks.values())) <= 1, marks
-            for stream, day in previous_marks.items():
-                assert marks.get(stream, "") >= day, (stream, previous_marks, marks)
-            previous_marks = marks
+            for stream, day in previous.items():
+                assert marks.get(stream, "") >= day, (stream, previous, marks)
             doubled = duplicates(project)
             assert not any(doubled.values()), (number, doubled)
-            outcome.update(bookmark=next(iter(marks.values()), None), **raw_replays(project))
+            bookmark_after = next(iter(marks.values()), None)
+            outcome.update(
+                run=number,
+                target_phase=phase,
+                aimed=aimed,
+                new_days_sent=len(sent),
+                bookmark_before=bookmark_before,
+                bookmark=bookmark_after,
+                raw_rows_at_kill=raw_rows(project),
+                batch_files_left=len(batch_files(project)),
+                **raw_replays(project),
+            )
+            outcome["mid_extraction"] = bool(
+                outcome.get("killed")
+                and outcome["phase"] == "extract-load"
+                and sent
+                and (bookmark_after or "") < END
+            )
+            landed = outcome.get("killed") and (
+                outcome["mid_extraction"] if phase == "extract-load" else outcome["phase"] == phase
+            )
+            if landed:
+                plan.pop(0)
             kills.append(outcome)
 
-            in_job = "Running job with name" in running.output
-            if plain_rerun is None and outcome.get("phase") == "extract-load" and in_job:
+            if plain_rerun is None and outcome["mid_extraction"]:
                 # What a plain `meltano run` does right after a kill, without the lock
                 # wrapper: Meltano still counts the killed run as running.
                 probe = run_job(project, "run-plain-meltano", job_command(locked=False))
-                refused = "already running" in probe.output
                 plain_rerun = {
                     "after_kill": number,
                     "exit_code": probe.proc.returncode,
-                    "refused_as_already_running": refused,
+                    "refused_as_already_running": "already running" in probe.output,
                 }
-                previous_marks = bookmarks(project)
+                marks = bookmarks(project)
 
         final = run_job(project, "run-final", job_command())
 
-    got = snapshot(project)
-    diff = compare(clean_reference.snapshot, got)
+    result = compare_with_clean(project, clean_reference)
     # Killed runs leave Meltano's per-run config files (with the api_key) behind; the lock
     # wrapper deletes them, so none may survive anywhere in the project's folders.
     leaks = files_containing(tmp_path, [api_key])
-    doubled = duplicates(project)
     landed = [k for k in kills if k.get("killed")]
+    by_phase = {
+        "extract-load (mid-extraction)": sum(1 for k in landed if k["mid_extraction"]),
+        **{p: sum(1 for k in landed if k["phase"] == p) for p in dict.fromkeys(LATER_KILLS)},
+    }
     record(
-        fault="kill -9 of the job at random moments (meltano alone / whole process tree), "
-        "each followed by a plain rerun through scripts/job_lock.py",
+        fault="kill -9 of the `meltano run` process group at seeded random moments "
+        "(with or without the lock wrapper), each followed by a plain rerun through "
+        "scripts/job_lock.py",
         injected=len(landed),
-        injected_by_phase={
-            p: sum(1 for k in landed if k["phase"] == p) for p in dict.fromkeys(KILL_PHASES)
-        },
+        injected_by_phase=by_phase,
         runs=len(kills) + 1 + (plain_rerun is not None),
         job_exit_code=final.proc.returncode,
-        rows_lost=sum(len(keys) for keys in diff["lost"].values()),
-        rows_duplicated=sum(doubled.values()),
-        **raw_replays(project),
+        **result.fields(),
+        pace_seconds=PACE_SECONDS,
         kills=kills,
         plain_meltano_rerun=plain_rerun,
         secret_leftovers=leaks,
+        # BATCH files the tap wrote for a killed run that no loader committed (or deleted).
+        batch_files_left_at_end=len(batch_files(project)),
+        batch_leftovers_deleted=sum(
+            int(n)
+            for log in tmp_path.glob("meltano-*.log")
+            for n in LEFTOVERS_DELETED.findall(log.read_text(errors="replace"))
+        ),
     )
 
     assert final.proc.returncode == 0, final.output[-4000:]
-    assert len(landed) >= KILLS, kills
+    assert not plan, ("kills not landed", plan, kills)
+    assert by_phase["extract-load (mid-extraction)"] >= EXTRACT_LOAD_KILLS, kills
     assert all(not k["leftovers_alive"] for k in landed), kills
-    assert diff == {"missing_models": [], "lost": {}, "extra": {}}, diff
-    assert per_day(project) == clean_reference.per_day
-    assert not any(doubled.values()), doubled
-    assert set(bookmarks(project).values()) == {max(clean_reference.per_day)}
+    result.assert_equal()
+    assert set(bookmarks(project).values()) == {END}
     unbalanced = project.query(
         "SELECT reconciliation_date FROM marts.mart_bnpl_reconciliation WHERE NOT is_balanced"
     )

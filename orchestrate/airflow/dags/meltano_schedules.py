@@ -12,6 +12,12 @@ output only exists while it streams into the loader, and Meltano saves the block
 under `<environment>:<tap>-to-<target>` whether it runs alone or inside the job, so a DAG
 run and `meltano run daily` continue from the same bookmark.
 
+One run of the project's jobs at a time, whoever starts it. Every task is in one Airflow
+pool of one slot (POOL, orchestrate/airflow/pools.json), so Airflow never starts two steps
+of any DAGs at once, even on different workers; and every step runs through
+scripts/job_lock.py, the project lock `make run` takes too, so a step waits (up to
+LOCK_WAIT_SECONDS, then fails and retries) while a run outside Airflow holds it.
+
 Jobs that no schedule runs (the backfills) become DAGs without a schedule, triggered by
 hand. Every DAG accepts three trigger parameters: `env` (extra environment variables for
 every step, e.g. TAP_SIMTOM_BNPL_START_DATE for a backfill range), `state_id_suffix` (keeps
@@ -33,6 +39,7 @@ from airflow.sdk import DAG, Param
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from meltano_project import (
+    MeltanoProjectError,
     Pipeline,
     RunStep,
     find_meltano,
@@ -60,9 +67,30 @@ EXTRACT_LOAD_OPTIONS = (
 )
 ENV_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
 
+# Every DAG here writes the same Meltano state database and `.meltano/run/`, and the DuckDB
+# DAGs one DuckDB file: one slot for all of them, like the project lock. The pool must
+# exist (`meltano invoke airflow:pools` imports orchestrate/airflow/pools.json).
+POOL = os.environ.get("MELTANO_DAG_POOL", "meltano_project")
+# How long a step waits for the project lock held by a run outside Airflow (`make run`)
+# before it fails with exit code 75 and Airflow retries it.
+LOCK_WAIT_SECONDS = float(os.environ.get("MELTANO_DAG_LOCK_WAIT", "1800"))
+JOB_LOCK = Path("scripts") / "job_lock.py"
+
+
+def lock_command(project_root: Path) -> str:
+    """`python scripts/job_lock.py --wait N --`: what every step's command starts with."""
+    script = project_root / JOB_LOCK
+    if not script.is_file():
+        raise MeltanoProjectError(
+            f"{script}: expected the project's job lock script (every DAG step runs under it)"
+        )
+    python = shlex.quote(sys.executable)
+    return f"{python} {shlex.quote(str(script))} --wait {LOCK_WAIT_SECONDS:g} --"
+
 
 class MeltanoRunOperator(BashOperator):
-    """`meltano run <step>` in the project directory, failing on any non-zero exit."""
+    """`meltano run <step>` in the project directory under the project's job lock, in the
+    project's pool, failing on any non-zero exit."""
 
     def __init__(
         self,
@@ -74,8 +102,11 @@ class MeltanoRunOperator(BashOperator):
         **kwargs: Any,
     ) -> None:
         options = EXTRACT_LOAD_OPTIONS if step.extract_load else ""
+        run = f"{shlex.quote(meltano)} run {options}{step.command}"
         super().__init__(
-            bash_command=f"{shlex.quote(meltano)} run {options}{step.command}",
+            bash_command=f"{lock_command(project_root)} {run}",
+            pool=POOL,
+            pool_slots=1,
             cwd=str(project_root),
             env=env,
             append_env=True,
