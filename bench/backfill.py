@@ -6,7 +6,8 @@ day-batch at a time across all requests, as simtom does. Three timings of the sa
 
 - pipeline: `meltano run tap-simtom-bnpl target-duckdb` into a fresh DuckDB file in the
   dev configuration (the tap hands the loader one JSON-lines file per stream and day in
-  BATCH messages), with `max_parallel_requests` set for the backfill (--parallel, default 8, as `make backfill`)
+  BATCH messages), with `max_parallel_requests` set for the backfill (--parallel; default
+  8, as `make backfill`)
 - bare concurrent fetch: plain HTTP clients that read and discard the same windows, N at a
   time, for several N; the fastest counts
 - sequential: the same bare client, one request per window, one after the other
