@@ -147,6 +147,23 @@ class Project:
             env_overrides["TAP_SIMTOM_BNPL_START_DATE"] = start
         return self.meltano("run", job, TAP_SIMTOM_BNPL_END_DATE=end, **env_overrides)
 
+    def extract_load(self, start: str, end: str, *args: str) -> str:
+        """`meltano run [ARGS] tap-simtom-bnpl target-duckdb` for START..END; its output.
+
+        Continues from state unless ARGS say otherwise (e.g. --full-refresh); fails the
+        test with the run's last lines when it exits non-zero.
+        """
+        run = self.meltano(
+            "run",
+            *args,
+            "tap-simtom-bnpl",
+            "target-duckdb",
+            TAP_SIMTOM_BNPL_START_DATE=start,
+            TAP_SIMTOM_BNPL_END_DATE=end,
+        )
+        assert run.returncode == 0, run.tail()
+        return run.output
+
     def state(self) -> dict[str, Any]:
         """The pipeline's Singer state as Meltano stored it."""
         run = self.meltano("state", "get", STATE_ID)

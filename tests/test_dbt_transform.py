@@ -20,19 +20,6 @@ LABELS = {"will_default", "days_to_first_missed_payment"}
 LOOKBACK = json.dumps({"bnpl_lookback_days": 1})
 
 
-def extract(project: Project, start: str, end: str, *extra: str) -> None:
-    """`meltano run` the tap into DuckDB for START..END (continuing from state unless told)."""
-    run = project.meltano(
-        "run",
-        *extra,
-        "tap-simtom-bnpl",
-        "target-duckdb",
-        TAP_SIMTOM_BNPL_START_DATE=start,
-        TAP_SIMTOM_BNPL_END_DATE=end,
-    )
-    assert run.returncode == 0, run.tail()
-
-
 def dbt(project: Project, *args: str) -> dict:
     """`meltano invoke dbt-duckdb ARGS`; returns dbt's run_results.json for the invocation."""
     run = project.meltano("invoke", "dbt-duckdb", *args)
@@ -116,7 +103,7 @@ def mart_contents(project: Project) -> dict[str, list[tuple]]:
 
 
 def test_dbt_build_passes_on_a_week_and_exports_the_training_set(project: Project) -> None:
-    extract(project, WEEK_START, WEEK_END)
+    project.extract_load(WEEK_START, WEEK_END)
 
     results = dbt(project, "build")
     statuses = {result["unique_id"]: result["status"] for result in results["results"]}
@@ -194,14 +181,14 @@ def test_incremental_run_touches_only_new_days_and_the_lookback(project: Project
     new_days = days_between("2024-11-30", WEEK_END)
     incremental = ("mart_bnpl_transactions", "mart_bnpl_ml_features", "mart_bnpl_daily_kpis")
 
-    extract(project, WEEK_START, "2024-11-29")
+    project.extract_load(WEEK_START, "2024-11-29")
     first = dbt(project, "build", "--vars", LOOKBACK)
     first_id = first["metadata"]["invocation_id"]
     for model in incremental:
         assert days_written_by(project, model, first_id) == first_days
 
     # Daily run: the tap continues from its state with the two new days only.
-    extract(project, WEEK_START, WEEK_END)
+    project.extract_load(WEEK_START, WEEK_END)
     second = dbt(project, "build", "--vars", LOOKBACK)
     second_id = second["metadata"]["invocation_id"]
     # Staging merges only what was loaded since; the marts add the lookback day.
@@ -230,7 +217,7 @@ def test_incremental_run_touches_only_new_days_and_the_lookback(project: Project
 
     # A replayed old day (re-extracted alone, outside the lookback) is merged again; nothing
     # else is touched but the lookback day, and the day still holds each transaction once.
-    extract(project, "2024-11-26", "2024-11-26", "--full-refresh")
+    project.extract_load("2024-11-26", "2024-11-26", "--full-refresh")
     third = dbt(project, "build", "--vars", LOOKBACK)
     third_id = third["metadata"]["invocation_id"]
     assert days_written_by(project, "mart_bnpl_transactions", third_id) == [

@@ -130,20 +130,6 @@ KEYS = {
 _READER_SUMMARY = re.compile(r"(\d+) records, (\d+) batch manifests, (\d+) state messages")
 
 
-def extract_load(project: Project, start: str, end: str, *args: str) -> str:
-    """`meltano run tap-simtom-bnpl target-duckdb` in dev (BATCH mode) for start..end."""
-    run = project.meltano(
-        "run",
-        *args,
-        "tap-simtom-bnpl",
-        "target-duckdb",
-        TAP_SIMTOM_BNPL_START_DATE=start,
-        TAP_SIMTOM_BNPL_END_DATE=end,
-    )
-    assert run.returncode == 0, run.tail()
-    return run.output
-
-
 def batch_files(project: Project) -> list[Path]:
     """Data files in the batch folder (the tap's lock file stays, and holds no rows)."""
     return [p for p in project.batch_dir.rglob("*") if p.is_file() and ".jsonl" in p.name]
@@ -152,7 +138,7 @@ def batch_files(project: Project) -> list[Path]:
 def test_every_emitted_row_is_appended_from_batch_files(
     project: Project, simtom_server: SimtomServer
 ) -> None:
-    output = extract_load(project, START, END)
+    output = project.extract_load(START, END)
 
     # The tap handed the loader batch files, not records, and the loader loaded them all.
     summary = _READER_SUMMARY.search(output)
@@ -198,11 +184,11 @@ def test_every_emitted_row_is_appended_from_batch_files(
 def test_a_replayed_day_is_appended_with_a_later_load_time(
     project: Project, simtom_server: SimtomServer
 ) -> None:
-    extract_load(project, START, START)
+    project.extract_load(START, START)
     first = project.raw_transactions_per_day()
     # Re-extract the same day without touching the state: raw is append-only, so the day
     # is there twice (staging keeps one row per key), and the replay's load time is later.
-    extract_load(project, START, START, "--full-refresh", "--no-state-update")
+    project.extract_load(START, START, "--full-refresh", "--no-state-update")
     assert project.raw_transactions_per_day() == {START: 2 * first[START]}
     loads = project.query(
         "SELECT _sdc_batched_at, count(*) FROM raw.transactions GROUP BY 1 ORDER BY 1"
