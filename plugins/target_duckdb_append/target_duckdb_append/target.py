@@ -133,6 +133,17 @@ class TargetDuckdbAppend(Target):
             description="DuckDB threads for reading and inserting (DuckDB's default if unset).",
         ),
         th.Property(
+            "checkpoint_threshold",
+            th.StringType,
+            default="1GB",
+            description=(
+                "DuckDB checkpoint_threshold: the write-ahead log size at which a commit "
+                "also checkpoints. Below it a commit only appends to the WAL (durable, "
+                "replayed on the next open) and the rows are compressed into the database "
+                "file once, when the input ends, instead of at every commit."
+            ),
+        ),
+        th.Property(
             "memory_limit",
             th.StringType,
             description="DuckDB memory limit, e.g. '2GB' (DuckDB's default if unset).",
@@ -185,6 +196,7 @@ class TargetDuckdbAppend(Target):
                 self.config.get("default_target_schema") or "raw",
                 threads=self.config.get("threads"),
                 memory_limit=self.config.get("memory_limit"),
+                checkpoint_threshold=self.config.get("checkpoint_threshold", "1GB"),
             )
         return self._warehouse
 
@@ -308,6 +320,10 @@ class TargetDuckdbAppend(Target):
     def process_endofpipe(self) -> None:
         self._flush()
         self.logger.info("Committed %d rows in total", self._rows_committed)
+        if self._warehouse is not None:
+            started = time.monotonic()
+            self._warehouse.checkpoint()
+            self.logger.info("Checkpointed the database in %.2f s", time.monotonic() - started)
 
     # -- loading ----------------------------------------------------------------------
 

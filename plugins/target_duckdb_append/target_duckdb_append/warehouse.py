@@ -32,6 +32,7 @@ class Warehouse:
         *,
         threads: int | None = None,
         memory_limit: str | None = None,
+        checkpoint_threshold: str | None = None,
     ) -> None:
         self.schema = schema
         if not path.startswith(("md:", "motherduck:", ":memory:")):
@@ -43,6 +44,10 @@ class Warehouse:
             self.con.execute(f"SET threads = {int(threads)}")
         if memory_limit:
             self.con.execute(f"SET memory_limit = {literal(memory_limit)}")
+        if checkpoint_threshold:
+            # Commits then only append to the write-ahead log (durable: DuckDB replays it
+            # on the next open) and the data is compressed into the file once, at the end.
+            self.con.execute(f"SET checkpoint_threshold = {literal(checkpoint_threshold)}")
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
         self.in_transaction = False
         self._last_batched_at: datetime | None = None
@@ -183,6 +188,10 @@ class Warehouse:
         if self.in_transaction:
             self.in_transaction = False
             self.con.execute("ROLLBACK")
+
+    def checkpoint(self) -> None:
+        """Write what the WAL holds into the database file."""
+        self.con.execute("CHECKPOINT")
 
     def close(self) -> None:
         self.rollback()

@@ -162,6 +162,40 @@ def test_state_is_passed_on_only_once_its_rows_are_committed(loader: Loader) -> 
     )
 
 
+def test_a_commit_survives_kill_9_before_the_database_is_checkpointed(loader: Loader) -> None:
+    """Commits only append to the WAL (checkpoint_threshold); a kill loses none of them."""
+    config = loader.workdir / "config.json"
+    config.write_text(json.dumps({**loader.config, "batch_size_rows": 2}))
+    target = subprocess.Popen(
+        [sys.executable, "-m", "target_duckdb_append.target", "--config", str(config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert target.stdin is not None and target.stdout is not None
+    for message in (ORDERS, record("orders", order(1)), state("2024-11-25")):
+        target.stdin.write(json.dumps(message).encode() + b"\n")
+    target.stdin.write(json.dumps(record("orders", order(2))).encode() + b"\n")
+    target.stdin.flush()
+    # The second row reaches batch_size_rows: the commit, then the STATE.
+    assert json.loads(target.stdout.readline()) == state("2024-11-25")["value"]
+    target.stdin.write(json.dumps(record("orders", order(3))).encode() + b"\n")
+    target.stdin.flush()
+    wal = loader.database.with_name(loader.database.name + ".wal")
+    assert wal.exists() and wal.stat().st_size > 0, "the commit should be in the WAL only"
+    target.kill()
+    target.wait(timeout=30)
+    # The committed rows are replayed from the WAL; the uncommitted third row is gone.
+    assert loader.query("SELECT order_key FROM raw.orders ORDER BY 1") == [("o1",), ("o2",)]
+
+
+def test_the_end_of_the_input_checkpoints_the_database(loader: Loader) -> None:
+    run = loader.run([ORDERS, record("orders", order(1)), state("2024-11-25")])
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Checkpointed the database" in run.stderr
+    assert not loader.database.with_name(loader.database.name + ".wal").exists()
+
+
 def test_a_state_with_nothing_pending_is_passed_on_at_once(loader: Loader) -> None:
     run = loader.run([ORDERS, state("2024-11-25"), state("2024-11-25"), state("2024-11-26")])
     assert run.returncode == 0, run.stderr[-2000:]
