@@ -135,12 +135,13 @@ class TargetDuckdbAppend(Target):
         th.Property(
             "checkpoint_threshold",
             th.StringType,
-            default="1GB",
+            default="128MB",
             description=(
                 "DuckDB checkpoint_threshold: the write-ahead log size at which a commit "
                 "also checkpoints. Below it a commit only appends to the WAL (durable, "
-                "replayed on the next open) and the rows are compressed into the database "
-                "file once, when the input ends, instead of at every commit."
+                "replayed on the next open), so the rows are compressed into the database "
+                "file every few commits and once more when the input ends, not at every "
+                "commit (DuckDB's 16MB default)."
             ),
         ),
         th.Property(
@@ -196,7 +197,7 @@ class TargetDuckdbAppend(Target):
                 self.config.get("default_target_schema") or "raw",
                 threads=self.config.get("threads"),
                 memory_limit=self.config.get("memory_limit"),
-                checkpoint_threshold=self.config.get("checkpoint_threshold", "1GB"),
+                checkpoint_threshold=self.config.get("checkpoint_threshold", "128MB"),
             )
         return self._warehouse
 
