@@ -58,12 +58,13 @@ install: .meltano/.plugins-installed ## Create .venv, install Meltano and every 
 run: install ## Run the daily job on DuckDB for START..END against the local server, then summarise
 	START=$(START) END=$(END) JOB=$(JOB) bash scripts/run_local.sh
 
-# Eight windows in flight: simtom pauses a second between the days of one request, and
+# Sixteen windows in flight: simtom pauses a second between the days of one request, and
 # concurrent requests overlap those pauses; bench/backfill.py measured bare fetches of a
-# year fastest with 8 clients (4: 99 s, 8: 61 s, 16: 66 s).
+# year fastest with 16 clients (4: 87 s, 8: 48 s, 16: 30 s). The tap then buffers up to
+# 16 windows: its peak RSS in that year's backfill was 1.4 GiB (docs/benchmarks.md).
 .PHONY: backfill
 backfill: install ## Backfill START..END on DuckDB (same state as the daily job), e.g. START=2024-01-01 END=2024-11-24
-	TAP_SIMTOM_BNPL_MAX_PARALLEL_REQUESTS=$${TAP_SIMTOM_BNPL_MAX_PARALLEL_REQUESTS:-8} \
+	TAP_SIMTOM_BNPL_MAX_PARALLEL_REQUESTS=$${TAP_SIMTOM_BNPL_MAX_PARALLEL_REQUESTS:-16} \
 		START=$(START) END=$(END) JOB=backfill bash scripts/run_local.sh
 
 .PHONY: summary

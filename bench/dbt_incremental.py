@@ -11,6 +11,7 @@ dbt target folder:
    for the record but not part of the ratio
 4. `meltano run dbt-duckdb:build` (the daily job's dbt step: incremental marts merge the new
    day plus the lookback), timed
+5. the same build again with no new rows, timed: the fixed cost of any daily run
 
 Ratio: daily dbt run / full refresh; goal <= 0.1. dbt's run_results.json of both runs is
 the profile: time per model and test, and how much of the wall clock is no node at all
@@ -152,6 +153,10 @@ def measure(args: argparse.Namespace) -> Result:
             raise BenchError(f"loading {next_day} added no transactions")
         daily = meltano.run("dbt-daily-build", "run", "dbt-duckdb:build")
         daily_nodes = node_timings(target)
+        # The same build again with nothing new: what every daily run costs whatever its
+        # data (start-up, parsing, one query or more per node), the floor of the ratio.
+        idle = meltano.run("dbt-build-no-new-rows", "run", "dbt-duckdb:build")
+        idle_nodes = node_timings(target)
     ratio = daily.seconds / full.seconds
     figures = {
         "warehouse": origin,
@@ -164,6 +169,10 @@ def measure(args: argparse.Namespace) -> Result:
         "new_day_extract_load_wall_seconds": round(new_day.seconds, 2),
         "full_refresh_dbt_elapsed_seconds": full_nodes["dbt_elapsed_seconds"],
         "daily_build_dbt_elapsed_seconds": daily_nodes["dbt_elapsed_seconds"],
+        "no_new_rows_build_wall_seconds": round(idle.seconds, 2),
+        "no_new_rows_build_dbt_elapsed_seconds": idle_nodes["dbt_elapsed_seconds"],
+        "no_new_rows_build_nodes": idle_nodes["nodes"],
+        "no_new_rows_build_vs_full_refresh": round(idle.seconds / full.seconds, 3),
         # Meltano and dbt start-up, parsing, catalog writes: paid by every run, whatever its size.
         "daily_build_seconds_outside_dbt_execution": round(
             daily.seconds - daily_nodes["dbt_elapsed_seconds"], 2
@@ -173,6 +182,9 @@ def measure(args: argparse.Namespace) -> Result:
         "wall times are whole `meltano run` invocations: Meltano start-up, dbt start-up and "
         "parsing included; dbt runs 2 threads (profiles.yml), so node seconds can exceed "
         "dbt's elapsed time",
+        "no_new_rows_build: `dbt-duckdb:build` once more right after the daily build, with "
+        "no row loaded in between; its ratio to the full refresh is the lowest a daily "
+        "run of this project can reach on this machine",
     ]
     title = "Incremental dbt: daily run vs full refresh"
     result = Result(METRIC, ratio, GOAL, title, args.quick, figures, notes)
@@ -181,6 +193,7 @@ def measure(args: argparse.Namespace) -> Result:
         "tool": "dbt run_results.json",
         "full_refresh": full_nodes,
         "daily_build": daily_nodes,
+        "no_new_rows_build": idle_nodes,
     }
     return result
 
