@@ -210,7 +210,7 @@ def profile_segment(work: Path, meltano: IsolatedMeltano, start: date) -> dict:
     first, last = days(start, PROFILE_DAYS)
     directory = work / "profile"
     directory.mkdir()
-    per_process = profile_tree(
+    profile = profile_tree(
         extract_load_command(),
         ("tap-simtom-bnpl", "target-duckdb"),
         directory,
@@ -221,7 +221,7 @@ def profile_segment(work: Path, meltano: IsolatedMeltano, start: date) -> dict:
         ),
         max_seconds=900,
     )
-    return {"segment": f"{first}..{last}", "per_process": per_process}
+    return profile if "error" in profile else {"segment": f"{first}..{last}", **profile}
 
 
 def keep_warehouse(path: Path, start: date, end: date, volume: int, transactions: int) -> None:

@@ -30,6 +30,9 @@ _THREAD = re.compile(r"^thread \((?P<tid>\d+)\)(?:: (?P<name>.*))?$")
 _TRIVIAL = ("threading.py", "<frozen runpy>", "click/core.py", "<module>")
 
 
+PY_SPY_MISSING = "not taken: py-spy is not installed (`make bench` installs bench/requirements.txt)"
+
+
 def py_spy() -> str | None:
     """py-spy beside this interpreter (bench/requirements.txt) or on PATH."""
     beside = Path(sys.executable).parent / "py-spy"
@@ -126,11 +129,11 @@ def profile_command(
     *,
     stdout: Path | None = None,
     env: dict[str, str] | None = None,
-) -> dict | None:
-    """Run `argv` under py-spy and summarise it; None when py-spy is not installed."""
+) -> dict:
+    """Run `argv` under py-spy and summarise it; an error entry without py-spy."""
     tool = py_spy()
     if tool is None:
-        return None
+        return {"error": PY_SPY_MISSING}
     command = [*_record_command(tool, raw_path), "--", *argv]
     with log_path.open("wb") as log, open(stdout or "/dev/null", "wb") as out:
         started = time.perf_counter()
@@ -160,11 +163,11 @@ def profile_tree(
     """Run `argv` (e.g. `meltano run`) and attach py-spy to its descendants named `labels`.
 
     Each process is sampled from the moment it appears until it ends (or `max_seconds`).
-    Returns {label: summary}; {} without py-spy.
+    Returns {"per_process": {label: summary}}, or an error entry without py-spy.
     """
     tool = py_spy()
     if tool is None:
-        return {}
+        return {"error": PY_SPY_MISSING}
     log = (workdir / "profile-run.log").open("wb")
     process = subprocess.Popen(
         list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env
@@ -209,4 +212,4 @@ def profile_tree(
             summaries[label]["raw"] = str(raw)
         else:
             summaries[label] = {"error": f"py-spy wrote no samples; see {workdir}/profile-run.log"}
-    return summaries
+    return {"per_process": summaries}
