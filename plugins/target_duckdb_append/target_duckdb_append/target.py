@@ -36,6 +36,7 @@ if t.TYPE_CHECKING:
     from types import FrameType
 
 COMPRESSIONS = ("none", "gzip")
+CHECKPOINT_THRESHOLD = "128MB"
 
 
 class _OneLineErrorCommand(SingerCommand):
@@ -135,7 +136,7 @@ class TargetDuckdbAppend(Target):
         th.Property(
             "checkpoint_threshold",
             th.StringType,
-            default="128MB",
+            default=CHECKPOINT_THRESHOLD,
             description=(
                 "DuckDB checkpoint_threshold: the write-ahead log size at which a commit "
                 "also checkpoints. Below it a commit only appends to the WAL (durable, "
@@ -197,7 +198,7 @@ class TargetDuckdbAppend(Target):
                 self.config.get("default_target_schema") or "raw",
                 threads=self.config.get("threads"),
                 memory_limit=self.config.get("memory_limit"),
-                checkpoint_threshold=self.config.get("checkpoint_threshold", "128MB"),
+                checkpoint_threshold=self.config.get("checkpoint_threshold", CHECKPOINT_THRESHOLD),
             )
         return self._warehouse
 

@@ -45,8 +45,9 @@ class Warehouse:
         if memory_limit:
             self.con.execute(f"SET memory_limit = {literal(memory_limit)}")
         if checkpoint_threshold:
-            # Commits then only append to the write-ahead log (durable: DuckDB replays it
-            # on the next open) and the data is compressed into the file once, at the end.
+            # Commits below it only append to the write-ahead log (durable: DuckDB replays
+            # it on the next open); the data is compressed into the file at the commit that
+            # crosses it and at the end of the input, not at every commit.
             self.con.execute(f"SET checkpoint_threshold = {literal(checkpoint_threshold)}")
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
         self.in_transaction = False
