@@ -65,9 +65,9 @@ class ResponseKeys:
         digest.update(customer_id.encode())
         return "cust_" + digest.hexdigest()[:16]
 
-    def profile_key(self, customer_key: str, attributes: tuple) -> str:
+    def profile_key(self, customer_key: str, attributes: tuple[str, ...]) -> str:
         """16 hex of sha256 over the customer key and its profile attributes."""
-        material = "|".join((customer_key, *map(str, attributes)))
+        material = "|".join((customer_key, *attributes))  # validated strings
         return hashlib.sha256(material.encode()).hexdigest()[:16]
 
     def keys_of(self, customer_id: str, attributes: tuple) -> tuple[str, str]:

@@ -61,20 +61,15 @@ class JsonLines:
         if len(buffer) >= self.PACK_BYTES:
             self._pack()
 
-    def append_struct(
-        self, struct: t.Any, head: bytes, ordinal: int, middle: bytes, tail: bytes
-    ) -> None:
-        """One more line: `struct` as JSON, its closing brace replaced by more members.
+    def append_struct(self, struct: t.Any, members: bytes) -> None:
+        """One more line: `struct` as JSON, its closing brace replaced by `members`.
 
-        The members are `head`, `ordinal` as six digits, `middle`, then `tail`, which closes
-        the object and the line: the record's own fields and the tap's, one encoding each.
+        `members` are more of the object's members, then the closing brace and newline: a
+        record's own fields and the tap's, one encoding each.
         """
         buffer = self._buffer
         _encode_into(struct, buffer, -1)
-        buffer[-1:] = head
-        buffer += b"%06d" % ordinal
-        buffer += middle
-        buffer += tail
+        buffer[-1:] = members
         self._count += 1
         if len(buffer) >= self.PACK_BYTES:
             self._pack()

@@ -37,6 +37,11 @@ if t.TYPE_CHECKING:
 
 COMPRESSIONS = ("none", "gzip")
 CHECKPOINT_THRESHOLD = "128MB"
+# At least two of DuckDB's row groups (122,880 rows) of the largest stream per commit: DuckDB
+# then writes full row groups, compressed, straight into the file while inserting, instead
+# of copying every row into the write-ahead log first. Loading 8 weeks of the tap's batch
+# files (334k rows): 4.9 CPU-s with 100000, 4.4 with 300000, 4.3 with one commit.
+BATCH_SIZE_ROWS = 300_000
 
 
 class _OneLineErrorCommand(SingerCommand):
@@ -113,7 +118,7 @@ class TargetDuckdbAppend(Target):
         th.Property(
             "batch_size_rows",
             th.IntegerType,
-            default=100000,
+            default=BATCH_SIZE_ROWS,
             description=(
                 "Rows received (RECORD or BATCH) after which the target commits them and "
                 "passes on the latest STATE. Also committed at the end of the input."
@@ -334,7 +339,7 @@ class TargetDuckdbAppend(Target):
             self._pending_since = time.monotonic()
         self._pending_rows += rows
         self._pending_by_stream[stream] = self._pending_by_stream.get(stream, 0) + rows
-        if self._pending_rows >= self.config.get("batch_size_rows", 100000):
+        if self._pending_rows >= self.config.get("batch_size_rows", BATCH_SIZE_ROWS):
             self._flush()
 
     def _begin(self) -> datetime:
