@@ -116,7 +116,7 @@ def test_kill_9_at_random_moments_then_rerun_equals_a_clean_run(
     plain_rerun: dict[str, Any] | None = None
     with SimtomServer(host="127.0.0.1", port=0, pace_seconds=PACE_SECONDS) as server:
         # The loader commits every 50 rows (after each day at this volume: ~65 transactions
-        # and ~25 customers) instead of every 100,000, so kills land between its commits as
+        # and ~25 customers) instead of every 300,000, so kills land between its commits as
         # well as before the first.
         project = isolated_project(
             tmp_path, server.url, api_key, TARGET_DUCKDB_BATCH_SIZE_ROWS="50"
