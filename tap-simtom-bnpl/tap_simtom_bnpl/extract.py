@@ -41,8 +41,9 @@ if t.TYPE_CHECKING:
 _profile_attributes = itemgetter(*PROFILE_ATTRIBUTES)
 _profile_attributes_of = attrgetter(*PROFILE_ATTRIBUTES)
 # A new customer profile, serialised: `_Attempt._customer`'s fields in its order up to
-# first_seen_date; `_Attempt.customer_members` close it. Filling a struct and encoding it
-# costs a third of building the dict and serialising that.
+# first_seen_date; `_Attempt.customer_members` close it. About a third of the records bring
+# a new profile; building a dict and serialising it took 7% of the per-record time that
+# this struct saves (py-spy samples of `_Attempt.feed` over a week's response).
 _CustomerRow = msgspec.defstruct(
     "CustomerRow",
     [
