@@ -74,6 +74,7 @@ def mode_figures(prefix: str, baseline: Finished, emitted: int, pipeline: Extrac
             pipeline.cpu_per_1000_records()
         ),
         f"{prefix}pipeline_peak_rss_mib_by_process": pipeline.finished.sampler.peak_rss_mib(),
+        f"{prefix}loader_seconds_after_tap_finished": pipeline.loader_seconds_after_tap(),
         f"{prefix}ratio": round(
             (pipeline.loaded / pipeline.seconds) / (emitted / baseline.seconds), 3
         ),
@@ -134,6 +135,10 @@ def measure(args: argparse.Namespace) -> Result:
             "(dev's tap settings without batch_config); Meltano copies every line from tap to "
             "target",
             "all wall times include Meltano's start-up (a few seconds each)",
+            "loader_seconds_after_tap_finished: from the tap's last log line to the loader's "
+            "final checkpoint (Meltano's timestamps): what the loader still had to do when the "
+            "source was done - files not yet inserted, the last commit, and compressing every "
+            "row since its last checkpoint into the file",
             "CPU seconds by process are sampled every 0.25 s from the process tree of the "
             "`meltano` command; DuckDB's threads count in the target's",
         ]

@@ -7,7 +7,9 @@ Nothing a benchmark runs touches the developer's state, `output/bnpl.duckdb` or
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from bench.processes import Finished, run_timed
@@ -159,6 +161,10 @@ def raw_row_count(duckdb_path: Path, table: str = "transactions") -> int:
         con.close()
 
 
+# A plugin's line in Meltano's log: '2026-12-04T21:07:26.522704Z [info     ] target-duckdb Com...'
+_PLUGIN_LINE = re.compile(r"^(\S+Z) \[[^]]*\] (\S+) (.*)$")
+
+
 @dataclass
 class ExtractLoad:
     """One timed `meltano run tap-simtom-bnpl target-duckdb` and its checked row counts."""
@@ -181,6 +187,27 @@ class ExtractLoad:
             label: round(1000 * seconds / self.loaded, 4)
             for label, seconds in self.cpu_by_process().items()
         }
+
+    def loader_seconds_after_tap(self) -> float | None:
+        """Seconds from the tap's last line (its summary) to the loader's final checkpoint.
+
+        The work the loader still had when the source was done: the rows it had not
+        committed and the compression of every row since the last checkpoint. Read from the
+        timestamps Meltano puts on both plugins' log lines; None if either line is missing.
+        """
+        tap_done = loader_done = None
+        for line in self.finished.log_path.read_text(errors="replace").splitlines():
+            match = _PLUGIN_LINE.match(line)
+            if match is None:
+                continue
+            stamp, plugin, message = match.groups()
+            if plugin == "tap-simtom-bnpl" and message.startswith("Extracted "):
+                tap_done = datetime.fromisoformat(stamp)
+            elif plugin == "target-duckdb" and message.startswith("Checkpointed the database"):
+                loader_done = datetime.fromisoformat(stamp)
+        if tap_done is None or loader_done is None:
+            return None
+        return round((loader_done - tap_done).total_seconds(), 2)
 
 
 def extract_load(
