@@ -137,8 +137,8 @@ def measure(args: argparse.Namespace) -> Result:
             "all wall times include Meltano's start-up (a few seconds each)",
             "loader_seconds_after_tap_finished: from the tap's last log line to the loader's "
             "final checkpoint (Meltano's timestamps): what the loader still had to do when the "
-            "source was done - files not yet inserted, the last commit, and compressing every "
-            "row since its last checkpoint into the file",
+            "source was done - files not yet inserted, the last commit (which writes the rows "
+            "not yet in a full row group) and the final checkpoint",
             "CPU seconds by process are sampled every 0.25 s from the process tree of the "
             "`meltano` command; DuckDB's threads count in the target's",
         ]
