@@ -17,28 +17,11 @@ logger = logging.getLogger("target-duckdb-append")
 _MAX_OBJECT_BYTES = 64 * 1024 * 1024
 # Full row groups an open transaction buffers before writing them to the database file.
 WRITE_BUFFER_ROW_GROUPS = 1
-# Rows per row group of the raw tables (DuckDB's default is 122,880); see _connect.
-ROW_GROUP_ROWS = 32_768
 
 
 def utc_now() -> datetime:
     """Now in UTC, without a time zone (the raw tables' TIMESTAMP columns are UTC)."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def _connect(path: str) -> duckdb.DuckDBPyConnection:
-    # What a commit still has to compress is each table's last row group not yet full, so
-    # smaller row groups leave less of it for the commit that ends a load. On 42 days
-    # (Meltano, tap and loader) the loader's work after the tap's last line fell from
-    # 0.63-0.67 s to 0.36-0.37 s; loading those days' files alone, the file grew by 6%.
-    # The size is an option of ATTACH and holds for this connection only: dbt's tables
-    # keep DuckDB's default.
-    if path == ":memory:" or path.startswith(("md:", "motherduck:")):
-        return duckdb.connect(path)
-    con = duckdb.connect()
-    con.execute(f"ATTACH {literal(path)} AS warehouse (ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
-    con.execute("USE warehouse")
-    return con
 
 
 class Warehouse:
@@ -56,7 +39,7 @@ class Warehouse:
         self.schema = schema
         if not path.startswith(("md:", "motherduck:", ":memory:")):
             Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        self.con = _connect(path)
+        self.con = duckdb.connect(path)
         # TIMESTAMPTZ values read from JSON become UTC wall-clock TIMESTAMPs.
         self.con.execute("SET TimeZone = 'UTC'")
         # A transaction's rows, appended by one INSERT per batch file, are compressed into
