@@ -40,12 +40,14 @@ class TreeSampler:
 
     @staticmethod
     def label(process: psutil.Process) -> str:
-        for part in process.cmdline():
-            name = Path(part).name
+        # A process caught while it exits has no command line left, only its name, which
+        # Linux cuts to 15 characters ("target-duckdb-a"): both are matched by prefix.
+        name = process.name()
+        for part in [*process.cmdline(), name]:
             for known in _KNOWN:
-                if name.startswith(known):
+                if Path(part).name.startswith(known):
                     return known
-        return process.name()
+        return name
 
     def _sample(self) -> None:
         try:

@@ -1,0 +1,40 @@
+"""How the benchmarks name the processes of a pipeline they sample."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.processes import TreeSampler  # noqa: E402
+
+
+class _Exiting:
+    """What psutil shows of a process caught while it exits: no command line, and the
+    name Linux keeps for it, cut to 15 characters."""
+
+    def cmdline(self) -> list[str]:
+        return []
+
+    def name(self) -> str:
+        return "target-duckdb-a"
+
+
+def test_an_exiting_process_keeps_its_label() -> None:
+    assert TreeSampler.label(_Exiting()) == "target-duckdb"
+
+
+def test_a_running_process_is_labelled_by_its_command_line(tmp_path: Path) -> None:
+    script = tmp_path / "target-duckdb-append"
+    script.write_text("import time\ntime.sleep(30)\n")
+    process = subprocess.Popen([sys.executable, str(script)])
+    try:
+        assert TreeSampler.label(psutil.Process(process.pid)) == "target-duckdb"
+    finally:
+        process.kill()
+        process.wait()
