@@ -182,11 +182,12 @@ def profile_tree(
             for child in children:
                 try:
                     label = TreeSampler.label(child)
-                    # Meltano's catalog discovery runs the tap once before the real run.
-                    discovery = "--discover" in child.cmdline()
+                    command = child.cmdline()
                 except psutil.Error:
                     continue
-                if discovery:
+                # An empty command line is a process exiting; Meltano's catalog discovery
+                # runs the tap once before the real run.
+                if not command or "--discover" in command:
                     continue
                 if label in labels and label not in recorders:
                     raw = workdir / f"{label}.pyspy.txt"
