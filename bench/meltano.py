@@ -191,9 +191,9 @@ class ExtractLoad:
     def loader_seconds_after_tap(self) -> float | None:
         """Seconds from the tap's last line (its summary) to the loader's final checkpoint.
 
-        The work the loader still had when the source was done: the rows it had not
-        committed and the compression of every row since the last checkpoint. Read from the
-        timestamps Meltano puts on both plugins' log lines; None if either line is missing.
+        The work the loader still had when the source was done: the files not yet inserted,
+        the last commit and the final checkpoint. Read from the timestamps Meltano puts on
+        both plugins' log lines; None if either line is missing.
         """
         tap_done = loader_done = None
         for line in self.finished.log_path.read_text(errors="replace").splitlines():
