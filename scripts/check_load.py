@@ -24,6 +24,16 @@ prints one line naming the setting and what was expected, and exits 1 before any
 extracted, loaded or saved as state. It reads the variables the loader reads:
 TARGET_BIGQUERY_PROJECT / BNPL_GCP_PROJECT, TARGET_BIGQUERY_DATASET (default bnpl_raw),
 TARGET_BIGQUERY_LOCATION / BNPL_BQ_LOCATION (default US).
+
+The DuckDB jobs run the same step for the DuckDB file (BNPL_DUCKDB_PATH):
+
+    python scripts/check_load.py --preflight --warehouse duckdb
+
+It refuses, in one line and before anything is extracted, a path that cannot hold the
+warehouse: a directory, a folder that cannot be written, a file this DuckDB cannot open (one
+written by a newer DuckDB, or not a DuckDB file), or a file named like one of the
+warehouse's schemas (DuckDB names the database after the file, so in `raw.duckdb` the name
+`raw.transactions` is ambiguous).
 """
 
 from __future__ import annotations
@@ -248,7 +258,7 @@ LOCATION = re.compile(r"^(?:us|eu|[a-z]+(?:-[a-z]+)+[0-9]+)$", re.IGNORECASE)
 
 
 class PreflightError(RuntimeError):
-    """The loader's BigQuery configuration cannot work: one line naming the setting."""
+    """The loader's warehouse configuration cannot work: one line naming the setting."""
 
 
 def validate_names(project: str | None, dataset: str, location: str) -> None:
@@ -319,15 +329,51 @@ def check_reachable(project: str, dataset: str, location: str) -> str:
         ) from exc
 
 
-def preflight(args: argparse.Namespace) -> int:
-    dataset = args.raw_schema or os.environ.get("TARGET_BIGQUERY_DATASET") or "bnpl_raw"
+# The schemas the pipeline writes in the DuckDB file: the loader's, dbt's and the gate's.
+WAREHOUSE_SCHEMAS = ("raw", "staging", "intermediate", "marts", "quality")
+
+
+def check_duckdb_path(path: Path) -> str:
+    """The DuckDB file can hold the warehouse; returns what was found, else PreflightError."""
+    import duckdb
+
+    where = f"duckdb_path: {path}"
+    if path.is_dir():
+        raise PreflightError(f"{where} is a directory; expected the path of a DuckDB file")
+    if path.stem.lower() in WAREHOUSE_SCHEMAS:
+        raise PreflightError(
+            f"{where}: a file named {path.stem!r} gives the database the name of the "
+            f"warehouse's schema {path.stem.lower()!r}, which makes table names ambiguous; "
+            "choose another file name (BNPL_DUCKDB_PATH)"
+        )
+    if not path.exists():
+        folder = next(parent for parent in path.parents if parent.exists())
+        if not (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
+            raise PreflightError(f"{where} cannot be created: {folder} is not writable")
+        return f"{path} will be created"
     try:
-        validate_names(args.project, dataset, args.location)
-        found = check_reachable(args.project, dataset, args.location)
+        duckdb.connect(str(path), read_only=True).close()
+    except duckdb.Error as exc:
+        raise PreflightError(
+            f"{where} cannot be opened by duckdb {duckdb.__version__}: {_first_line(exc)}"
+        ) from exc
+    return f"{path} opens with duckdb {duckdb.__version__}"
+
+
+def preflight(args: argparse.Namespace) -> int:
+    try:
+        if args.warehouse == "duckdb":
+            found = check_duckdb_path(Path(args.duckdb_path))
+        else:
+            dataset = args.raw_schema or os.environ.get("TARGET_BIGQUERY_DATASET") or "bnpl_raw"
+            validate_names(args.project, dataset, args.location)
+            found = f"project {args.project}, " + check_reachable(
+                args.project, dataset, args.location
+            )
     except PreflightError as exc:
         print(f"check_load: preflight: {exc}", file=sys.stderr)
         return 1
-    print(f"check_load: preflight OK: project {args.project}, {found}")
+    print(f"check_load: preflight OK: {found}")
     return 0
 
 
@@ -371,8 +417,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--preflight",
         action="store_true",
-        help="Before a BigQuery load: check the project, raw dataset (TARGET_BIGQUERY_DATASET, "
-        "default bnpl_raw) and location, and that BigQuery can reach them; write nothing.",
+        help="Before a load, write nothing: on BigQuery check the project, raw dataset "
+        "(TARGET_BIGQUERY_DATASET, default bnpl_raw) and location, and that BigQuery can reach "
+        "them; on DuckDB check that the file can hold the warehouse.",
     )
     return parser.parse_args(argv)
 

@@ -18,7 +18,12 @@ from conftest import STATE_ID, Project
 
 pytestmark = [pytest.mark.job, pytest.mark.slow]
 
-DAILY_TASKS = ["tap-simtom-bnpl-to-target-duckdb", "dbt-duckdb__build", "quality__gate"]
+DAILY_TASKS = [
+    "load-check__preflight-duckdb",
+    "tap-simtom-bnpl-to-target-duckdb",
+    "dbt-duckdb__build",
+    "quality__gate",
+]
 SKIPPED_DAY = "2024-11-27"
 SKIP_A_DAY = {
     "transactions": {"__filter__": f"transaction_date != '{SKIPPED_DAY}'"},
@@ -93,6 +98,7 @@ def test_daily_dag_runs_each_step_as_a_task(project: Project) -> None:
     )
     assert bad.returncode != 0, bad.tail()
     assert task_states(project, "2024-11-28") == [
+        ("load-check__preflight-duckdb", "success"),
         ("tap-simtom-bnpl-to-target-duckdb", "success"),
         ("dbt-duckdb__build", "success"),
         ("quality__gate", "failed"),

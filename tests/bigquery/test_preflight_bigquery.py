@@ -43,7 +43,13 @@ START, END = "2024-11-25", "2024-11-26"
 def preflight(project: BigQueryProject, **env: str) -> subprocess.CompletedProcess[str]:
     python = next(ROOT / path for path in CHECK_LOAD_PYTHONS if (ROOT / path).is_file())
     return subprocess.run(
-        [str(python), str(ROOT / "scripts" / "check_load.py"), "--preflight"],
+        [
+            str(python),
+            str(ROOT / "scripts" / "check_load.py"),
+            "--warehouse",
+            "bigquery",
+            "--preflight",
+        ],
         env=project.env(**env),
         capture_output=True,
         text=True,
