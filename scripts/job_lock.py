@@ -1,6 +1,7 @@
 """Run a Meltano job under an exclusive lock: one run of the project's jobs at a time.
 
-    python scripts/job_lock.py [--wait SECONDS] [--lock-file PATH] -- meltano run daily
+    python scripts/job_lock.py [--wait SECONDS] [--lock-file PATH] [--output FILE] \\
+        -- meltano run daily
 
 `make run` (scripts/run_local.sh) runs the job under it, and so does every step of the
 Airflow DAGs (orchestrate/airflow/dags/meltano_schedules.py, with --wait), so a `make run`
@@ -18,6 +19,8 @@ Why a lock of our own (measured in tests/reliability/test_concurrent_runs.py):
 Holding the lock proves no other run of the project is alive, so the wrapper passes
 Meltano's own `--force` (MELTANO_RUN_FORCE) to step over a killed run's stale record.
 A run that is refused prints one line and exits 75 (EX_TEMPFAIL); `--wait` waits instead.
+`--output FILE` appends the command's output to FILE and copies it to stdout as it comes:
+the run log (scripts/run_log.py) takes a failed step's error tail from there.
 
 The command runs in its own session. When it ends for any reason, processes it left
 behind (a tap, a loader or dbt orphaned by a killed `meltano run`) are stopped before the
@@ -163,22 +166,78 @@ def stop_leftovers(pgid: int) -> bool:
     return True
 
 
-def run_locked(command: list[str], fd: int, run_dir: Path) -> int:
+class _Relay:
+    """Copies what the command appends to its output file onto our stdout.
+
+    The command writes to the file, not to a pipe of ours, so it never dies of a broken
+    pipe when we are killed; the file keeps the whole output (and its tail for the run log).
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.sink = path.open("ab")
+        self.source = path.open("rb")
+        self.source.seek(0, os.SEEK_END)
+
+    def pump(self) -> None:
+        while chunk := self.source.read(65536):
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
+
+    def close(self) -> None:
+        self.pump()
+        self.sink.close()
+        self.source.close()
+
+
+def _wait(child: subprocess.Popen, relay: _Relay | None) -> int:
+    if relay is None:
+        return child.wait()
+    while True:
+        try:
+            return child.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            relay.pump()
+
+
+def run_locked(
+    command: list[str],
+    fd: int,
+    run_dir: Path,
+    output: Path | None = None,
+    signals_seen: list[int] | None = None,
+) -> int:
+    """Run command while holding the lock on fd; its exit code (128+N after signal N).
+
+    output: the file the command's stdout and stderr are appended to (and relayed from);
+    signals_seen: collects the signals forwarded to the command."""
     if removed := remove_stale_run_configs(run_dir):
         _say(f"removed {len(removed)} config file(s) a killed run left in {run_dir}")
     env = dict(os.environ, MELTANO_RUN_FORCE="true")
     _become_subreaper()
-    child = subprocess.Popen(command, env=env, start_new_session=True, pass_fds=(fd,))
+    relay = _Relay(output) if output else None
+    streams = {"stdout": relay.sink, "stderr": subprocess.STDOUT} if relay else {}
+    child = subprocess.Popen(command, env=env, start_new_session=True, pass_fds=(fd,), **streams)
 
     def forward(signum: int, _frame: object) -> None:
+        if signals_seen is not None:
+            signals_seen.append(signum)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, signum)
 
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, forward)
-    returncode = child.wait()
-    if stop_leftovers(child.pid):
-        _say(f"stopped processes `{command[0]}` left behind (exit code {returncode})")
+    previous = {
+        signum: signal.signal(signum, forward)
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+    }
+    try:
+        returncode = _wait(child, relay)
+        if stop_leftovers(child.pid):
+            _say(f"stopped processes `{command[0]}` left behind (exit code {returncode})")
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        if relay is not None:
+            relay.close()
     if returncode != 0:
         remove_stale_run_configs(run_dir)
     return 128 - returncode if returncode < 0 else returncode
@@ -196,6 +255,12 @@ def main(argv: list[str] | None = None) -> int:
         help="wait this long for a running job to finish (default: refuse at once)",
     )
     parser.add_argument("--lock-file", type=Path, help="lock file (default: .meltano/run/job.lock)")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="append the command's output to FILE (and copy it to stdout as it comes)",
+    )
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- the command to run")
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -213,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         return EX_TEMPFAIL
     try:
         _describe(fd, command)
-        return run_locked(command, fd, run_dir())
+        return run_locked(command, fd, run_dir(), output=args.output)
     finally:
         os.close(fd)
 

@@ -129,7 +129,9 @@ def test_every_step_runs_under_the_job_lock_in_the_one_slot_pool(project_dags: d
         for task in dag["tasks"]:
             assert (task["pool"], task["pool_slots"]) == (pool, 1), (dag["dag_id"], task)
             words = shlex.split(task["bash_command"])
-            python, lock, wait, seconds, separator, meltano, run = words[:7]
+            # The step's output also goes to a file of its own for the run log's error tail.
+            assert words[4] == "--output" and words[5].endswith("/{{ti.id}}.log"), words
+            python, lock, wait, seconds, separator, meltano, run = words[:4] + words[6:9]
             assert Path(python).name.startswith("python") and Path(python).is_file()
             assert (lock, wait, float(seconds), separator) == (str(JOB_LOCK), "--wait", 1800, "--")
             assert (meltano, run) == (MELTANO, "run"), task["bash_command"]

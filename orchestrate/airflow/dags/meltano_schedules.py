@@ -23,6 +23,13 @@ Jobs that no schedule runs (the backfills) become DAGs without a schedule, trigg
 hand. Every DAG accepts three trigger parameters: `env` (extra environment variables for
 every step, e.g. TAP_SIMTOM_BNPL_START_DATE for a backfill range), `state_id_suffix` (keeps
 that run's state apart from the schedule's) and `full_refresh` (ignore saved state).
+
+Every DAG run is recorded in the warehouse's pipeline_runs by the project's run log
+(scripts/run_log.py, run with the project venv's Python: Airflow's venv has no DuckDB or
+Google client): each task's start records the run as running and its step, the last task's
+success ends it `success`, and a task that fails for good (no retry left) ends it `failed`
+with the step, exit code and the tail of the step's output, which also sends the failure
+notice to BNPL_FAILURE_WEBHOOK_URL. A project without scripts/run_log.py records nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -76,6 +84,7 @@ POOL = os.environ.get("MELTANO_DAG_POOL", "meltano_project")
 # before it fails with exit code 75 and Airflow retries it.
 LOCK_WAIT_SECONDS = float(os.environ.get("MELTANO_DAG_LOCK_WAIT", "1800"))
 JOB_LOCK = Path("scripts") / "job_lock.py"
+RUN_LOG = Path("scripts") / "run_log.py"
 
 
 def lock_command(project_root: Path) -> str:
@@ -89,6 +98,85 @@ def lock_command(project_root: Path) -> str:
     return f"{python} {shlex.quote(str(script))} --wait {LOCK_WAIT_SECONDS:g} --"
 
 
+def run_log_module(project_root: Path) -> Any | None:
+    """The project's scripts/run_log.py as a module (None: the project records no runs).
+
+    Only its stdlib parts run here; the warehouse is written by its CLI in another venv."""
+    script = project_root / RUN_LOG
+    if not script.is_file():
+        return None
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("project_run_log", script)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def step_output_file(run_log: Any, ti: Any) -> Path:
+    """Where a task's `meltano run` output goes (the failure notice's error tail)."""
+    return run_log.log_dir() / "airflow" / f"{ti.id}.log"
+
+
+class RunRecorder:
+    """The DAG's callbacks: they record the DAG run through the run log's CLI and never
+    fail the task (a warehouse that cannot be written costs a line in the task log)."""
+
+    def __init__(self, run_log: Any, project_root: Path, job: str, last_task_id: str) -> None:
+        self.run_log = run_log
+        self.project_root = project_root
+        self.job = job
+        self.last_task_id = last_task_id
+
+    def _cli(self, context: Any, *args: str) -> None:
+        task = context["task"]
+        extra = context["params"].get("env") or {}
+        env = {**os.environ, **(task.env or {}), **{str(k): str(v) for k, v in extra.items()}}
+        environment = env.get("MELTANO_ENVIRONMENT") or None
+        try:
+            python = self.run_log.python_for(self.run_log.warehouse_for(environment or "dev"))
+            command = [python, str(self.project_root / RUN_LOG)]
+            command += [f"--environment={environment}"] if environment else []
+            done = subprocess.run(
+                [*command, *args],
+                cwd=self.project_root,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=LOCK_WAIT_SECONDS + 300,
+                check=False,
+            )
+            output = (done.stdout + done.stderr).strip()
+        except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
+            output = f"run_log: {args[0]} not recorded: {exc}"
+        if output:
+            print(output, flush=True)
+
+    @staticmethod
+    def run_id(context: Any) -> str:
+        return f"airflow:{context['dag'].dag_id}:{context['run_id']}"
+
+    def on_execute(self, context: Any) -> None:
+        run_id = self.run_id(context)
+        args = ("--run-id", run_id, "--job", self.job, "--orchestrator", "airflow", "--no-pid")
+        self._cli(context, "start", *args)
+        self._cli(context, "step", "--run-id", run_id, shlex.join(context["task"].meltano_args))
+
+    def on_success(self, context: Any) -> None:
+        if context["task"].task_id == self.last_task_id:
+            self._cli(context, "finish", "--run-id", self.run_id(context), "--status", "success")
+
+    def on_failure(self, context: Any) -> None:
+        task = context["task"]
+        args = ["--run-id", self.run_id(context), "--status", "failed"]
+        args += ["--failing-step", shlex.join(task.meltano_args)]
+        if (code := getattr(task, "exit_code", None)) is not None:
+            args += ["--exit-code", str(code)]
+        args += ["--error-tail-file", str(step_output_file(self.run_log, context["ti"]))]
+        self._cli(context, "finish", *args)
+
+
 class MeltanoRunOperator(BashOperator):
     """`meltano run <step>` in the project directory under the project's job lock, in the
     project's pool, failing on any non-zero exit."""
@@ -100,12 +188,19 @@ class MeltanoRunOperator(BashOperator):
         meltano: str,
         project_root: Path,
         env: dict[str, str],
+        run_log: Any | None = None,
         **kwargs: Any,
     ) -> None:
         options = EXTRACT_LOAD_OPTIONS if step.extract_load else ""
         run = f"{shlex.quote(meltano)} run {options}{step.command}"
+        lock = lock_command(project_root)
+        if run_log is not None:
+            # The step's output also goes to a file of the task instance: the failure
+            # callback reads the error tail there.
+            folder = shlex.quote(str(run_log.log_dir() / "airflow"))
+            lock = f"{lock[: -len(' --')]} --output {folder}/{{{{ti.id}}}}.log --"
         super().__init__(
-            bash_command=f"{lock_command(project_root)} {run}",
+            bash_command=f"{lock} {run}",
             pool=POOL,
             pool_slots=1,
             cwd=str(project_root),
@@ -121,7 +216,13 @@ class MeltanoRunOperator(BashOperator):
     def execute(self, context: Any) -> Any:
         extra_env = context["params"].get("env") or {}
         self.env = {**(self.env or {}), **{str(k): str(v) for k, v in extra_env.items()}}
-        return super().execute(context)
+        self.exit_code: int | None = None
+        try:
+            return super().execute(context)
+        finally:
+            # For the failure callback: the step's own exit code, not Airflow's message.
+            if (process := self.subprocess_hook.sub_process) is not None:
+                self.exit_code = process.returncode
 
 
 def trigger_params() -> dict[str, Param]:
@@ -182,6 +283,15 @@ def build_dag(pipeline: Pipeline, meltano: str, project_root: Path) -> DAG:
             "max_retry_delay": MAX_RETRY_DELAY,
         },
     ) as dag:
+        run_log = run_log_module(project_root)
+        callbacks: dict[str, Any] = {}
+        if run_log is not None:
+            recorder = RunRecorder(run_log, project_root, pipeline.job, pipeline.steps[-1].task_id)
+            callbacks = {
+                "on_execute_callback": recorder.on_execute,
+                "on_success_callback": recorder.on_success,
+                "on_failure_callback": recorder.on_failure,
+            }
         previous = None
         for step in pipeline.steps:
             task = MeltanoRunOperator(
@@ -190,7 +300,9 @@ def build_dag(pipeline: Pipeline, meltano: str, project_root: Path) -> DAG:
                 meltano=meltano,
                 project_root=project_root,
                 env=dict(pipeline.env),
+                run_log=run_log,
                 doc_md=f"`meltano run {step.command}`",
+                **callbacks,
             )
             if previous is not None:
                 previous >> task
