@@ -160,8 +160,8 @@ class _Attempt:
         # customer id -> its latest profile attributes and the transaction JSON's closing
         # members for that profile
         self.tails: dict[str, tuple[tuple, bytes]] = {}
-        # extra_fields is null but on a record with fields the tap does not know: those take
-        # the field-by-field path, which sets it (`_add_transaction`).
+        # extra_fields is null except on a record with fields the tap does not know: such a
+        # record takes the field-by-field path, whose `_add_transaction` sets it.
         self.common = {
             "extra_fields": None,
             "extraction_run_id": ctx.run_id,
