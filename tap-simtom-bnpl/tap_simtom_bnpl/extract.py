@@ -160,7 +160,10 @@ class _Attempt:
         # customer id -> its latest profile attributes and the transaction JSON's closing
         # members for that profile
         self.tails: dict[str, tuple[tuple, bytes]] = {}
+        # extra_fields is null except on a record with fields the tap does not know: such a
+        # record takes the field-by-field path, whose `_add_transaction` sets it.
         self.common = {
+            "extra_fields": None,
             "extraction_run_id": ctx.run_id,
             "requested_at": requested_at,
             "window_start": window.start.isoformat(),
@@ -333,6 +336,8 @@ class _Attempt:
         record["customer_key"] = customer_key
         record["customer_profile_key"] = profile_key
         record.update(self.common)
+        if parsed.extra_fields is not None:
+            record["extra_fields"] = parsed.extra_fields
         buffer.transactions.append(record)
 
     def _quarantine_row(self, day: dt.date | None, line: bytes, reason: str) -> dict:

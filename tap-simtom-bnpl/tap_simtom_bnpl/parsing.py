@@ -4,10 +4,12 @@ simtom sends `data: <JSON object>` lines separated by blank lines; key order var
 records are read by key name. A line that is not valid JSON, lacks an identity field
 (transaction id, customer id, timestamp, record id) or a numeric amount, or carries a value
 of the wrong type is quarantined verbatim with the reason - never dropped, never a crash.
+Fields the tap does not know travel on as the JSON text of `extra_fields`.
 
 Well-formed lines are decoded and type-checked in one pass by msgspec against the record's
 types; any line it refuses takes the field-by-field check, which words the reason (and
-accepts what msgspec is stricter about, such as 4.0 for an integer).
+accepts what msgspec is stricter about, such as 4.0 for an integer, or a field it does not
+know).
 """
 
 from __future__ import annotations
@@ -115,6 +117,7 @@ class Parsed:
     record: dict
     day: dt.date
     record_id: int
+    extra_fields: str | None = None  # JSON object of the fields the tap does not know
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,12 @@ class Rejected:
     reason: str
     day: dt.date | None = None
     record_id: int | None = None
+
+
+def reason_kind(reason: str) -> str:
+    """A quarantine reason without the value it quotes: `amount is not numeric: 'x'` ->
+    `amount is not numeric`, so that the lines of one cause count together."""
+    return reason.split(": ", 1)[0]
 
 
 def _show(value: object, limit: int = 80) -> str:
@@ -266,10 +275,13 @@ class LineParser:
                 record[name] = int(value)
                 continue
             return Rejected(_type_problem(name, kind, value), day)
+        extra_fields = None
         if len(raw) > len(_CHECKS) - absent:
-            self.unknown_fields.update(key for key in raw if key not in _KNOWN)
+            extra = {key: value for key, value in raw.items() if key not in _KNOWN}
+            self.unknown_fields.update(extra)
+            extra_fields = orjson.dumps(extra, option=orjson.OPT_SORT_KEYS).decode()
         record_id = record["_record_id"]
         if record_id < 0:
             return Rejected(f"_record_id is negative: {record_id}", day)
         record["_timestamp"] = stamp
-        return Parsed(record, day, record_id)
+        return Parsed(record, day, record_id, extra_fields)

@@ -27,6 +27,7 @@ DEFAULT_MAX_RETRIES = 8
 DEFAULT_BACKOFF_SECONDS = 1.0
 DEFAULT_BACKOFF_MAX_SECONDS = 60.0
 DEFAULT_API_KEY_HEADER = "X-API-Key"
+DEFAULT_MAX_REJECTED_SHARE = 0.01
 
 
 class SettingsError(ValueError):
@@ -119,6 +120,18 @@ CONFIG_SCHEMA: dict = th.PropertiesList(
         description="Upper bound of one backoff wait (a Retry-After header is honoured as sent).",
     ),
     th.Property(
+        "max_rejected_share",
+        # Text too: Meltano 4.4.1 cannot write a `decimal` setting read from an environment
+        # variable into the tap's config, so the project declares it as a string.
+        th.CustomType({"type": ["number", "string"]}),
+        default=DEFAULT_MAX_REJECTED_SHARE,
+        description="Largest share of a day's lines that may be quarantined (a number from 0 "
+        "to 1, or its text). A day above it, or a day that yields no transaction although "
+        "simtom sent lines for it, fails the run with one line naming the day, the share and "
+        "the most common reason; the day is not bookmarked (its quarantine rows are still "
+        "emitted), so a rerun extracts it again.",
+    ),
+    th.Property(
         "api_key",
         th.StringType,
         secret=True,
@@ -171,6 +184,7 @@ class Settings:
     max_retries: int
     retry_backoff_seconds: float
     retry_backoff_max_seconds: float
+    max_rejected_share: float
     api_key: str | None
     api_key_header: str
     volume_profile: VolumeProfile | None
@@ -236,6 +250,20 @@ def _positive_number(config: t.Mapping[str, t.Any], name: str, default: float) -
         value = float(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise SettingsError(f"{name}: expected a number > 0 (seconds), got {value!r}")
+    return float(value)
+
+
+def _share(config: t.Mapping[str, t.Any], name: str, default: float) -> float:
+    value = config.get(name)
+    if value is None:
+        value = default
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = float(value)
+    if isinstance(value, decimal.Decimal) and value.is_finite():
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise SettingsError(f"{name}: expected a number from 0 to 1 (a share), got {value!r}")
     return float(value)
 
 
@@ -334,6 +362,7 @@ def parse_settings(config: t.Mapping[str, t.Any], today: dt.date | None = None) 
         max_retries=_int(config, "max_retries", DEFAULT_MAX_RETRIES, 0, None),
         retry_backoff_seconds=backoff,
         retry_backoff_max_seconds=backoff_max,
+        max_rejected_share=_share(config, "max_rejected_share", DEFAULT_MAX_REJECTED_SHARE),
         api_key=api_key,
         api_key_header=header,
         volume_profile=_volume_profile(config.get("volume_profile")),

@@ -76,6 +76,12 @@ TRANSACTIONS_SCHEMA = th.PropertiesList(
         "Key of the customer's profile as of this transaction (customers stream).",
     ),
     *(_simtom_property(name, kind, nullable) for name, kind, nullable in RECORD_FIELDS),
+    th.Property(
+        "extra_fields",
+        th.StringType,
+        description="JSON object of the fields simtom sent that the tap does not know; "
+        "null when none.",
+    ),
     _RUN_ID,
     _REQUESTED_AT,
     *_WINDOW,

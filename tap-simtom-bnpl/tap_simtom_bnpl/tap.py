@@ -22,6 +22,7 @@ from tap_simtom_bnpl.batch import BatchFiles, BatchLocationBusy, BatchTarget, pa
 from tap_simtom_bnpl.client import SimtomAPIError, SimtomClient
 from tap_simtom_bnpl.extract import DayBatch, RetriesExhausted, RunContext
 from tap_simtom_bnpl.progress import Progress
+from tap_simtom_bnpl.rejections import RejectedDay, day_problem
 from tap_simtom_bnpl.settings import CONFIG_SCHEMA, Settings, SettingsError, parse_settings
 from tap_simtom_bnpl.state import DayBookmarks
 from tap_simtom_bnpl.streams import STREAM_TYPES, SimtomStream
@@ -33,7 +34,13 @@ if t.TYPE_CHECKING:
     from types import FrameType
 
 # Errors whose message says everything: logged as one line, exit code 1, no traceback.
-ONE_LINE_ERRORS = (SettingsError, SimtomAPIError, RetriesExhausted, BatchLocationBusy)
+ONE_LINE_ERRORS = (
+    SettingsError,
+    SimtomAPIError,
+    RetriesExhausted,
+    BatchLocationBusy,
+    RejectedDay,
+)
 
 
 class _OneLineErrorCommand(SingerCommand):
@@ -208,12 +215,14 @@ class TapSimtomBnpl(Tap):
                 counter.__exit__(None, None, None)
             if files is not None:
                 files.close()
+            # Also when a day failed: the fields of the days before it were loaded.
+            if ctx.unknown_fields:
+                self.logger.warning(
+                    "simtom sent fields this tap does not know (kept in "
+                    "transactions.extra_fields): %s",
+                    ", ".join(sorted(ctx.unknown_fields)),
+                )
         progress.summary()
-        if ctx.unknown_fields:
-            self.logger.warning(
-                "simtom sent fields this tap does not know (not emitted): %s",
-                ", ".join(sorted(ctx.unknown_fields)),
-            )
 
     def _emit(
         self,
@@ -225,12 +234,19 @@ class TapSimtomBnpl(Tap):
         record_limit: int | None,
         files: BatchFiles | None = None,
     ) -> None:
-        """Write each day's records (or batch files), stream by stream, then its STATE."""
+        """Write each day's records (or batch files), stream by stream, then its STATE.
+
+        A day that rejected too many lines (`rejections.day_problem`) gets only its
+        quarantine rows, as evidence, and no STATE; then the run fails with RejectedDay.
+        """
         transactions = 0
         write = stdout_bytes()
+        max_share = self.settings.max_rejected_share
         for batch in batches:
             announced: list[SDKBatchMessage] = []
-            for name in emitting:
+            problem = day_problem(batch, max_share)
+            names = emitting if problem is None else [n for n in emitting if n == "quarantine"]
+            for name in names:
                 records = STREAM_FIELDS[name](batch)
                 if not records:
                     continue
@@ -251,6 +267,8 @@ class TapSimtomBnpl(Tap):
             # Every file is closed before it is announced, every BATCH precedes the STATE.
             for message in announced:
                 self.write_message(message)
+            if problem is not None:
+                raise RejectedDay(problem)
             self.write_message(singer.StateMessage(value=bookmarks.advance(batch.day)))
             progress.day_done(batch)
             transactions += len(batch.transactions)
@@ -264,6 +282,11 @@ class TapSimtomBnpl(Tap):
         ctx = self._run_context()
         with contextlib.closing(self._days(ctx, bookmarks.done_through())) as batches:
             for batch in batches:
+                problem = day_problem(batch, ctx.settings.max_rejected_share)
+                if problem is not None:
+                    if stream_name == "quarantine":
+                        yield from batch.quarantine
+                    raise RejectedDay(problem)
                 yield from STREAM_FIELDS[stream_name](batch)
 
 

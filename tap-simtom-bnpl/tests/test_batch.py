@@ -90,10 +90,13 @@ def manifest_paths(output: TapOutput) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def record_mode(simtom_server):
-    """A RECORD-mode run of the quick-start range, with a line fault for the quarantine."""
+    """A RECORD-mode run of the quick-start range, with a line fault for the quarantine.
+
+    About 2% of a day's lines are bad: max_rejected_share lets the days load.
+    """
     simtom_server.set_faults(Faults(malformed_every=97, non_numeric_amount_at=[5]))
     try:
-        return run_tap(simtom_config(simtom_server))
+        return run_tap(simtom_config(simtom_server, max_rejected_share=0.1))
     finally:
         simtom_server.set_faults(Faults())
 
@@ -104,7 +107,11 @@ def test_batch_files_hold_exactly_the_records_of_record_mode(
 ):
     simtom.set_faults(Faults(malformed_every=97, non_numeric_amount_at=[5]))
     output = run_tap(
-        simtom_config(simtom, batch_config=batch_config(tmp_path / "batches", compression))
+        simtom_config(
+            simtom,
+            max_rejected_share=0.1,
+            batch_config=batch_config(tmp_path / "batches", compression),
+        )
     )
     assert not [m for m in output.messages if m["type"] == "RECORD"]
     files = batch_records(output)

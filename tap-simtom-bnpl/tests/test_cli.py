@@ -18,6 +18,7 @@ SETTINGS = {
     "max_retries",
     "api_key",
     "volume_profile",
+    "max_rejected_share",
 }
 
 
@@ -34,6 +35,7 @@ def test_about_lists_every_setting_with_a_description(tmp_path):
     assert properties["base_daily_volume"]["default"] == 5000
     assert properties["window_days"]["default"] == 7
     assert properties["max_parallel_requests"]["default"] == 1
+    assert properties["max_rejected_share"]["default"] == 0.01
     assert isinstance(properties["seed"]["default"], int)
     assert set(properties["volume_profile"]["properties"]) == {
         "weekday",

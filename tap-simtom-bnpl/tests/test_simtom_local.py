@@ -428,6 +428,47 @@ def test_records_missing_fields_or_with_a_bad_amount(fresh):
     assert all(isinstance(r["amount"], float) for i, r in enumerate(records) if i != 4)
 
 
+def test_schema_drift_faults_change_every_record(fresh):
+    clean = records_of(post(fresh, WEEK))
+    answer = requests.post(
+        f"{fresh.url}/_faults",
+        json={
+            "rename_field": {"amount": "amount_usd"},
+            "add_field": {"merchant_tier": "gold"},
+            "change_type": ["risk_score", "will_default"],
+        },
+        timeout=5,
+    )
+    assert answer.status_code == 200 and answer.json()["change_type"] == [
+        "risk_score",
+        "will_default",
+    ]
+    drifted = records_of(post(fresh, WEEK))
+    assert len(drifted) == len(clean)
+    for before, after in zip(clean, drifted, strict=True):
+        assert "amount" not in after and after["amount_usd"] == before["amount"]
+        assert after["merchant_tier"] == "gold"
+        assert after["risk_score"] == json.dumps(before["risk_score"])
+        assert after["will_default"] in ("true", "false")
+        assert list(after).index("amount_usd") == list(before).index("amount")
+    bad = requests.post(f"{fresh.url}/_faults", json={"change_type": "amount"}, timeout=5)
+    assert bad.status_code == 422 and "change_type" in bad.json()["detail"]
+
+
+def test_schema_drift_faults_from_the_command_line():
+    from tap_simtom_bnpl.simtom_local.cli import build_parser, faults_from_args
+
+    args = build_parser().parse_args(
+        ["--rename-field", "amount=amount_usd", "--add-field", "merchant_tier=gold",
+         "--add-field", "tier_rank=2", "--change-type", "amount,risk_score"]
+    )  # fmt: skip
+    faults = faults_from_args(args)
+    assert faults.rename_field == {"amount": "amount_usd"}
+    assert faults.add_field == {"merchant_tier": "gold", "tier_rank": 2}
+    assert faults.change_type == ["amount", "risk_score"]
+    assert faults.touches_lines
+
+
 def test_stall_before_first_byte_provokes_a_timeout(fresh):
     fresh.set_faults(Faults(stall_seconds=1.5, stall_requests=1))
     with pytest.raises(requests.exceptions.ReadTimeout):

@@ -169,7 +169,9 @@ def test_5xx_and_429_from_the_server_are_survived(simtom):
 
 
 def test_line_faults_are_quarantined_and_other_keys_do_not_move(simtom):
-    config = simtom_config(simtom)
+    # One bad line in a day of 11-70 is over the default 1%: allow it, the point here is
+    # what the quarantine holds (tests/test_schema_drift.py covers the limit).
+    config = simtom_config(simtom, max_rejected_share=0.1)
     clean = run_tap(config)
     clean_by_id = {t["_record_id"]: t["transaction_key"] for t in clean.records("transactions")}
     bad = [3, 70, 150, 200, 260]

@@ -202,10 +202,26 @@ def test_a_rejected_record_keeps_its_day_and_record_id():
     assert (result.day, result.record_id) == (D(2024, 11, 25), 7)
 
 
-def test_unknown_fields_are_noted():
+def test_unknown_fields_are_noted_and_kept_as_sorted_json():
     parser = LineParser()
-    parser.parse(("data: " + json.dumps(good_record(new_field=1))).encode())
-    assert parser.unknown_fields == {"new_field"}
+    result = parser.parse(("data: " + json.dumps(good_record(zeta=[1], new_field="a"))).encode())
+    assert parser.unknown_fields == {"new_field", "zeta"}
+    assert isinstance(result, Parsed)
+    assert result.extra_fields == '{"new_field":"a","zeta":[1]}'
+    assert "new_field" not in result.record and "zeta" not in result.record
+    assert parse(good_record()).extra_fields is None
+
+
+def test_max_rejected_share_is_a_share_from_0_to_1():
+    base = {"start_date": "2024-11-25"}
+    assert parse_settings(base).max_rejected_share == 0.01
+    assert parse_settings({**base, "max_rejected_share": "0.5"}).max_rejected_share == 0.5
+    assert parse_settings({**base, "max_rejected_share": Decimal("1")}).max_rejected_share == 1.0
+    assert parse_settings({**base, "max_rejected_share": 0}).max_rejected_share == 0.0
+    assert parse_settings({**base, "max_rejected_share": None}).max_rejected_share == 0.01
+    for bad in (1.5, -0.1, "lots", True, "nan"):
+        with pytest.raises(SettingsError, match=r"^max_rejected_share: expected a number from 0"):
+            parse_settings({**base, "max_rejected_share": bad})
 
 
 def test_settings_defaults_and_conversions():
@@ -379,10 +395,13 @@ def test_serialised_records_are_the_bytes_of_the_record_dicts(skip_through):
         line(7, 26, "c2"),  # out of sequence: quarantined
         line(9, 27, "c2", _timestamp="2024-11-27T01:00:00Z"),
         line(10, 27, "c4", days_to_first_missed_payment=...),
+        line(11, 27, "c4", merchant_tier="gold"),  # an unknown field: the full check
     ]
     serialised = _attempt_output(lines, True, skip_through)
     plain = _attempt_output(lines, False, skip_through)
     assert serialised == plain
     transactions = b"".join(day[1] for day in serialised.values())
-    assert transactions.count(b"\n") == (10 if skip_through is None else 7)
+    assert transactions.count(b"\n") == (11 if skip_through is None else 8)
+    assert transactions.count(b'"extra_fields":null') == transactions.count(b"\n") - 1
+    assert b'"extra_fields":"{\\"merchant_tier\\":\\"gold\\"}"' in transactions
     assert b'"transaction_key":"20241126-000005"' in transactions  # id 8, 6th of the day

@@ -11,6 +11,20 @@
 {% macro default__bnpl_type_double() -%} double {%- endmacro %}
 {% macro bigquery__bnpl_type_double() -%} float64 {%- endmacro %}
 
+{#-
+  A JSON object held as text by the loaders: DuckDB's json type (json_extract and friends
+  read it without a cast); BigQuery keeps the string, which its JSON functions accept.
+-#}
+{% macro bnpl_json(text_expression) -%}
+    {{ return(adapter.dispatch('bnpl_json', 'bnpl')(text_expression)) }}
+{%- endmacro %}
+{% macro default__bnpl_json(text_expression) -%}
+    cast({{ text_expression }} as json)
+{%- endmacro %}
+{% macro bigquery__bnpl_json(text_expression) -%}
+    cast({{ text_expression }} as string)
+{%- endmacro %}
+
 {# Whole seconds since the Unix epoch, for numeric RANGE window frames. #}
 {% macro bnpl_epoch_seconds(timestamp_expression) -%}
     {{ return(adapter.dispatch('bnpl_epoch_seconds', 'bnpl')(timestamp_expression)) }}

@@ -38,6 +38,7 @@ ENV = {
     "band_low_slack": "BNPL_QUALITY_BAND_LOW_SLACK",
     "band_high_slack": "BNPL_QUALITY_BAND_HIGH_SLACK",
     "mix_tolerance": "BNPL_QUALITY_MIX_TOLERANCE",
+    "max_quarantine_share": "BNPL_QUALITY_MAX_QUARANTINE_SHARE",
     "data_docs": "BNPL_QUALITY_DATA_DOCS",
 }
 
@@ -137,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("--band-low-slack", help=f"[{ENV['band_low_slack']}; 0.5]")
     gate.add_argument("--band-high-slack", help=f"[{ENV['band_high_slack']}; 1.8]")
     gate.add_argument("--mix-tolerance", help=f"[{ENV['mix_tolerance']}; 0.05]")
+    gate.add_argument(
+        "--max-quarantine-share",
+        help="largest share of a day's lines its latest extraction may quarantine "
+        f"[{ENV['max_quarantine_share']}; 0.01]",
+    )
     return parser
 
 
@@ -161,6 +167,9 @@ def config_from_args(args: argparse.Namespace) -> GateConfig:
         "band_low_slack": _number("band_low_slack", pick("band_low_slack"), float),
         "band_high_slack": _number("band_high_slack", pick("band_high_slack"), float),
         "mix_tolerance": _number("mix_tolerance", pick("mix_tolerance"), float),
+        "max_quarantine_share": _number(
+            "max_quarantine_share", pick("max_quarantine_share"), float
+        ),
         "staging_date_column": pick("staging_date_column"),
     }
     return GateConfig(

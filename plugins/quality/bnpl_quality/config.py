@@ -78,6 +78,9 @@ class GateConfig:
     default_rate_min: float = 0.005
     default_rate_max: float = 0.20
     mix_tolerance: float = 0.05
+    # The tap fails a day above its max_rejected_share (default 0.01) first; this is the
+    # second line, on what reached the warehouse.
+    max_quarantine_share: float = 0.01
     staging_date_column: str = "transaction_date"
     # The checkpoint updates Data Docs on every run; `bnpl-quality docs` rebuilds them later.
     data_docs: bool = True
@@ -105,6 +108,10 @@ class GateConfig:
             )
         if not 0 < self.mix_tolerance < 1:
             raise ConfigError(f"mix_tolerance: {self.mix_tolerance} is not between 0 and 1")
+        if not 0 <= self.max_quarantine_share <= 1:
+            raise ConfigError(
+                f"max_quarantine_share: {self.max_quarantine_share} is not between 0 and 1"
+            )
         if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", self.staging_date_column):
             raise ConfigError(
                 f"staging_date_column: {self.staging_date_column!r} is not a column name"

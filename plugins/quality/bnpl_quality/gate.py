@@ -92,6 +92,16 @@ def _suite_inputs(config: GateConfig, warehouse: Warehouse, selection: DaySelect
         volumes[day] = config.expected_volume or logged
     has_staging = warehouse.has_table(tables.staging_transactions)
     has_quarantine = warehouse.has_table(tables.quarantine)
+    # Where the fields simtom sent beyond the tap's schema are read: staging, else raw (a
+    # warehouse loaded before the tap kept them has the column in neither).
+    extra_fields = None
+    for table, built in (
+        (tables.staging_transactions, has_staging),
+        (tables.transactions, True),
+    ):
+        if built and warehouse.has_column(table, "extra_fields"):
+            extra_fields = warehouse.ref(table)
+            break
     return SuiteInputs(
         config=config,
         days=selection.days,
@@ -102,6 +112,7 @@ def _suite_inputs(config: GateConfig, warehouse: Warehouse, selection: DaySelect
         extraction_log=warehouse.ref(tables.extraction_log),
         quarantine=warehouse.ref(tables.quarantine) if has_quarantine else None,
         staging=warehouse.ref(tables.staging_transactions) if has_staging else None,
+        extra_fields=extra_fields,
     )
 
 

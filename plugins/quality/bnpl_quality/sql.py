@@ -56,11 +56,11 @@ def _literal(value: object) -> str:
 def latest_extractions(extraction_log: str, days: Iterable[date] | None = None) -> str:
     """The latest extraction_log row per extracted day (a re-extraction supersedes)."""
     where = f"WHERE {as_date('extraction_date')} IN ({day_list(days)})" if days else ""
-    return f"""SELECT day, extraction_key, extraction_run_id, records_emitted,
+    return f"""SELECT day, extraction_key, extraction_run_id, records_received, records_emitted,
        records_quarantined, base_daily_volume
 FROM (
   SELECT {as_date("extraction_date")} AS day, extraction_key, extraction_run_id,
-         records_emitted, records_quarantined, base_daily_volume,
+         records_received, records_emitted, records_quarantined, base_daily_volume,
          ROW_NUMBER() OVER (
            PARTITION BY {as_date("extraction_date")}
            ORDER BY finished_at DESC, extraction_run_id DESC
@@ -69,3 +69,18 @@ FROM (
   {where}
 ) AS ranked
 WHERE recency = 1"""
+
+
+def json_key_rows(warehouse: str, table: str, column: str, where: str) -> str:
+    """One row per key of the JSON objects in `column` (text or JSON), as `field_name`.
+
+    The one place the dialects differ: DuckDB unnests json_keys in the select list,
+    BigQuery cross-joins UNNEST(JSON_KEYS(...)) of the parsed text.
+    """
+    if warehouse == "bigquery":
+        return f"""SELECT field_name
+FROM {table} AS t, UNNEST(JSON_KEYS(SAFE.PARSE_JSON(CAST(t.{column} AS STRING)))) AS field_name
+WHERE t.{column} IS NOT NULL AND {where}"""
+    return f"""SELECT UNNEST(JSON_KEYS(CAST({column} AS JSON))) AS field_name
+FROM {table}
+WHERE {column} IS NOT NULL AND {where}"""

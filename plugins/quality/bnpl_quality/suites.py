@@ -25,7 +25,7 @@ from bnpl_quality.rules import (
     RISK_SCENARIO_MIX,
     WARNING,
 )
-from bnpl_quality.sql import as_date, day_list, latest_extractions, literal_rows
+from bnpl_quality.sql import as_date, day_list, json_key_rows, latest_extractions, literal_rows
 
 BUSINESS_RULES = "bnpl_business_rules"
 STATISTICAL_PATTERNS = "bnpl_statistical_patterns"
@@ -40,6 +40,7 @@ class SuiteInputs:
     extraction_log: str
     quarantine: str | None  # None when the loader has not created it (no line quarantined)
     staging: str | None  # None when dbt has not built staging yet
+    extra_fields: str | None = None  # the table with `extra_fields`; None: no such column
 
 
 def batch_query(inputs: SuiteInputs) -> str:
@@ -243,7 +244,75 @@ WHERE {as_date("_timestamp")} <> {as_date("transaction_date")}
             meta=_meta(CRITICAL, "transaction_key"),
         )
     )
+    expectations.extend(_rejected_lines(gx, inputs))
     return _suite(gx, BUSINESS_RULES, expectations)
+
+
+def _rejected_lines(gx: Any, inputs: SuiteInputs) -> list[Any]:
+    """The second line behind the tap's max_rejected_share: days that lost their lines to
+    quarantine (critical), and fields simtom sent that the tap does not know (warning)."""
+    ex = gx.expectations
+    share = inputs.config.max_quarantine_share
+    per_day = f"""WITH extracted AS (
+{latest_extractions(inputs.extraction_log, inputs.days)}
+),
+loaded AS (
+  SELECT {as_date("transaction_date")} AS day, COUNT(DISTINCT transaction_key) AS transactions
+  FROM {{batch}} AS batch
+  GROUP BY {as_date("transaction_date")}
+)
+SELECT e.day, e.records_received, e.records_emitted, e.records_quarantined,
+       COALESCE(l.transactions, 0) AS transactions_loaded,
+       ROUND(e.records_quarantined * 1.0 / e.records_received, 4) AS quarantined_share
+FROM extracted AS e
+LEFT JOIN loaded AS l ON l.day = e.day
+WHERE e.records_received > 0"""
+    expectations = [
+        ex.UnexpectedRowsExpectation(
+            description=(
+                "no empty day (a day whose latest extraction received lines has transactions)"
+            ),
+            unexpected_rows_query=per_day
+            + "\n  AND (COALESCE(e.records_emitted, 0) = 0 OR l.transactions IS NULL)",
+            meta=_meta(CRITICAL, "transaction_date"),
+        ),
+        ex.UnexpectedRowsExpectation(
+            description=(
+                f"quarantined share of each day's lines at most {share:.1%} "
+                "(latest extraction_log records_quarantined / records_received)"
+            ),
+            unexpected_rows_query=per_day
+            + f"\n  AND e.records_quarantined > {share!r} * e.records_received",
+            meta=_meta(CRITICAL, "records_quarantined"),
+        ),
+    ]
+    if inputs.extra_fields:
+        date_col = as_date(
+            inputs.config.staging_date_column
+            if inputs.extra_fields == inputs.staging
+            else "transaction_date"
+        )
+        keys = json_key_rows(
+            inputs.config.warehouse,
+            inputs.extra_fields,
+            "extra_fields",
+            f"{date_col} IN (SELECT {as_date('transaction_date')} FROM {{batch}})",
+        )
+        expectations.append(
+            ex.UnexpectedRowsExpectation(
+                description=(
+                    "simtom sent no field the tap does not know (names listed from "
+                    "transactions' extra_fields)"
+                ),
+                unexpected_rows_query=f"""SELECT STRING_AGG(field_name, ', ' ORDER BY field_name)
+         AS unknown_fields,
+       COUNT(*) AS field_count
+FROM (SELECT DISTINCT field_name FROM ({keys}) AS field_keys) AS names
+HAVING COUNT(*) > 0""",
+                meta=_meta(WARNING, "extra_fields"),
+            )
+        )
+    return expectations
 
 
 def _statistical_patterns(gx: Any, inputs: SuiteInputs) -> Any:

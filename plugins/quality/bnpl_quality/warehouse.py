@@ -95,6 +95,15 @@ class Warehouse:
         schema, table = _split(name)
         return sa.inspect(self.engine).has_table(table, schema=schema)
 
+    def has_column(self, name: str, column: str) -> bool:
+        # A query that reads nothing: the same on both warehouses (duckdb-engine's
+        # inspector needs catalog tables DuckDB does not have).
+        try:
+            self.rows(f"SELECT {column} FROM {self.ref(name)} WHERE 1 = 0")
+        except sa.exc.SQLAlchemyError:
+            return False
+        return True
+
     def ensure_schema(self, name: str) -> None:
         schema, _ = _split(name)
         with self.engine.begin() as conn:

@@ -31,14 +31,18 @@ def test_environment_fills_unset_options(monkeypatch, tmp_path):
     monkeypatch.setenv("BNPL_GCP_PROJECT", "acme-data")
     monkeypatch.setenv("BNPL_QUALITY_FAIL_ON_DRIFT", "true")
     monkeypatch.setenv("BNPL_QUALITY_DAYS", "2024-11-25..2024-11-26")
+    monkeypatch.setenv("BNPL_QUALITY_MAX_QUARANTINE_SHARE", "0.25")
     config = config_from_args(build_parser().parse_args(["gate"]))
+    assert config.max_quarantine_share == 0.25
     assert config.warehouse == "bigquery" and config.bigquery_project == "acme-data"
     assert config.tables.results == "bnpl_quality.gate_results"
     assert config.tables.transactions == "bnpl_raw.transactions"
     assert config.fail_on_drift and config.days == (date(2024, 11, 25), date(2024, 11, 26))
     # An option on the command line wins over the environment.
+    monkeypatch.delenv("BNPL_QUALITY_MAX_QUARANTINE_SHARE")
     args = build_parser().parse_args(["gate", "--no-fail-on-drift", "--warehouse", "duckdb"])
     config = config_from_args(args)
+    assert config.max_quarantine_share == 0.01
     assert not config.fail_on_drift and config.tables.results == "quality.gate_results"
 
 
@@ -49,6 +53,7 @@ def test_environment_fills_unset_options(monkeypatch, tmp_path):
         (["gate", "--warehouse", "bigquery"], {}, "bigquery_project: required"),
         (["gate"], {"BNPL_QUALITY_FAIL_ON_DRIFT": "maybe"}, "fail_on_drift: 'maybe'"),
         (["gate", "--expected-volume", "lots"], {}, "expected_volume: 'lots'"),
+        (["gate", "--max-quarantine-share", "2"], {}, "max_quarantine_share: 2.0 is not between"),
         (["gate", "--transactions-table", "transactions"], {}, "transactions_table: "),
         (["docs", "--report-dir", "/nonexistent/q"], {}, "report_dir: no Great Expectations"),
     ],

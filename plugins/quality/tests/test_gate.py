@@ -232,3 +232,84 @@ def test_unreadable_staging_fails_the_gate_and_is_recorded(gate, clean_week):
     assert len(outcome.daily) == 7 and outcome.daily[0]["staged"] is None
     rows, run = results(clean_week, outcome.run_id)
     assert run[0] == "FAIL" and sum(not ok for _, _, ok, _, _ in rows) == 2
+
+
+def critical_failures(outcome):
+    return {o.description.split(" (")[0] for o in outcome.critical_failures}
+
+
+def empty_day(path, day: str) -> None:
+    """What a day whose every line was rejected leaves behind, had the tap not failed it."""
+    execute(
+        path,
+        f"DELETE FROM raw.transactions WHERE transaction_date = '{day}'",
+        f"DELETE FROM staging.stg_simtom__transactions WHERE transaction_date = '{day}'",
+        "UPDATE raw.extraction_log SET records_emitted = 0, records_received = "
+        f"records_quarantined WHERE extraction_date = '{day}'",
+    )
+
+
+def test_a_day_whose_lines_all_went_to_quarantine_fails_as_empty(gate, clean_week):
+    empty_day(clean_week, "2024-11-27")
+    outcome = gate(max_quarantine_share=1.0)
+    assert outcome.verdict == FAIL
+    assert critical_failures(outcome) == {"no empty day"}
+    (empty,) = [o for o in outcome.critical_failures]
+    (example,) = empty.observed["examples"]
+    assert example["day"] == "2024-11-27" and example["records_received"] == 1
+    assert example["transactions_loaded"] == 0
+    rows, _ = results(clean_week, outcome.run_id)
+    assert any(not ok and d.startswith("no empty day") for _, d, ok, _, _ in rows)
+    # With the default share the same day is over it too.
+    assert critical_failures(gate(max_quarantine_share=0.01)) >= {"no empty day"}
+
+
+def test_quarantine_share_above_the_setting_fails_and_at_it_passes(gate, clean_week):
+    days = tuple(week())
+    # Thanksgiving: 1 of 16 lines quarantined, the largest share of the week.
+    assert gate(days=days, max_quarantine_share=1 / 16).verdict == PASS
+    outcome = gate(days=days, max_quarantine_share=0.062)
+    assert outcome.verdict == FAIL
+    assert critical_failures(outcome) == {"quarantined share of each day's lines at most 6.2%"}
+    (share,) = outcome.critical_failures
+    (example,) = share.observed["examples"]
+    assert (example["day"], example["records_quarantined"]) == ("2024-11-28", 1)
+    assert example["quarantined_share"] == 0.0625
+    # The default: a quarantined line in a day of fewer than 100 fails.
+    default = gate(days=days, max_quarantine_share=0.01)
+    (share,) = default.critical_failures
+    assert {e["day"] for e in share.observed["examples"]} == {
+        d.isoformat()
+        for d in days
+        if d != date(2024, 11, 29)  # 1 of 117
+    }
+
+
+def test_fields_the_tap_does_not_know_are_a_warning_naming_them(gate, clean_week):
+    execute(
+        clean_week,
+        """UPDATE raw.transactions SET extra_fields = '{"merchant_tier":"gold"}'
+           WHERE _record_id % 3 = 0""",
+        """UPDATE raw.transactions SET extra_fields = '{"zeta":1,"merchant_tier":"x"}'
+           WHERE _record_id = 1 AND transaction_date = '2024-11-30'""",
+    )
+    build_staging(clean_week)
+    outcome = gate()
+    assert outcome.verdict == WARN and outcome.exit_code == 0
+    assert failed(outcome) == {"simtom sent no field the tap does not know"}
+    (warning,) = outcome.warnings
+    assert warning.severity == "warning"
+    assert "merchant_tier, zeta" in warning.short()
+    rows, _ = results(clean_week, outcome.run_id)
+    (row,) = [r for r in rows if r[1].startswith("simtom sent no field")]
+    assert row[2] is False and row[3] == "warning" and "merchant_tier, zeta" in row[4]
+
+
+def test_fields_are_read_from_raw_before_staging_exists(gate, duckdb_path):
+    load_days(duckdb_path, week(), quarantined_per_day=1)
+    execute(
+        duckdb_path, """UPDATE raw.transactions SET extra_fields = '{"merchant_tier":"gold"}'"""
+    )
+    outcome = gate()
+    (warning,) = outcome.warnings
+    assert warning.observed["examples"] == [{"unknown_fields": "merchant_tier", "field_count": 1}]

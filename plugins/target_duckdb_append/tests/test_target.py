@@ -290,6 +290,34 @@ def test_the_schema_evolves_and_rows_are_appended(loader: Loader) -> None:
     assert rows == [("o1", None, 1, None), ("o1", "three", None, "X1")]
 
 
+def test_a_new_json_text_column_reaches_a_table_created_without_it(loader: Loader) -> None:
+    # The tap's transactions gained `extra_fields` (JSON text, nullable): a raw table
+    # created before it gets the column, and batch files fill it.
+    first = loader.run([ORDERS, record("orders", order(1)), state("2024-11-25")])
+    assert first.returncode == 0, first.stderr[-2000:]
+    evolved = json.loads(json.dumps(ORDERS))
+    evolved["schema"]["properties"]["extra_fields"] = {"type": ["string", "null"]}
+    text = json.dumps({"merchant_tier": "gold", "rank": [1, 2]}, sort_keys=True)
+    files = loader.write_batch(
+        "drift.jsonl", [order(2, extra_fields=text), order(3, extra_fields=None)]
+    )
+    second = loader.run([evolved, batch("orders", files), state("2024-11-26")])
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert second.states == [state("2024-11-26")["value"]]
+    types = dict(
+        loader.query(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = 'orders'"
+        )
+    )
+    assert types["extra_fields"] == "VARCHAR"
+    assert loader.query("SELECT order_key, extra_fields FROM raw.orders ORDER BY 1") == [
+        ("o1", None),
+        ("o2", text),
+        ("o3", None),
+    ]
+
+
 def test_load_time_never_goes_back_between_loads(loader: Loader) -> None:
     for n in range(3):
         run = loader.run([ORDERS, record("orders", order(n)), state(f"2024-11-2{n}")])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
@@ -34,6 +35,28 @@ def _indexes(text: str) -> list[int]:
     if any(value < 0 for value in values):
         raise argparse.ArgumentTypeError(f"expected indexes >= 0, got {text!r}")
     return values
+
+
+def _pair(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name.strip(), value
+
+
+def _json_value(text: str) -> object:
+    """A JSON value when the text is one (12, true, {"a": 1}), else the text itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _names(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated field names, got {text!r}")
+    return names
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,6 +129,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="record indexes (0-based, per response) sent as non-JSON lines",
     )
     faults.add_argument(
+        "--rename-field",
+        type=_pair,
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help="send field OLD as NEW in every record (repeatable), e.g. amount=amount_usd",
+    )
+    faults.add_argument(
+        "--add-field",
+        type=_pair,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="add field NAME to every record (repeatable); VALUE is read as JSON when it is "
+        "JSON, else as text, e.g. merchant_tier=gold",
+    )
+    faults.add_argument(
+        "--change-type",
+        type=_names,
+        default=[],
+        metavar="NAME,...",
+        help="send these fields' values as strings in every record, e.g. amount",
+    )
+    faults.add_argument(
         "--stall-seconds",
         type=_non_negative(float),
         default=0.0,
@@ -123,14 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(asctime)s simtom-local %(message)s",
-        stream=sys.stderr,
-    )
-    faults = Faults(
+def faults_from_args(args: argparse.Namespace) -> Faults:
+    """The fault switches the command line asks for."""
+    return Faults(
         fail_first=args.fail_first,
         fail_status=args.fail_status,
         retry_after=args.retry_after,
@@ -139,9 +181,22 @@ def main(argv: list[str] | None = None) -> int:
         drop_mid_line=args.drop_mid_line,
         malformed_every=args.malformed_every,
         malformed_at=args.malformed_at,
+        rename_field=dict(args.rename_field),
+        add_field={name: _json_value(value) for name, value in args.add_field},
+        change_type=args.change_type,
         stall_seconds=args.stall_seconds,
         stall_requests=args.stall_requests,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s simtom-local %(message)s",
+        stream=sys.stderr,
+    )
+    faults = faults_from_args(args)
     try:
         server = SimtomServer(args.host, args.port, pace_seconds=args.pace, faults=faults)
     except OSError as exc:

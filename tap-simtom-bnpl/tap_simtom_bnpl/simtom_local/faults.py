@@ -6,6 +6,9 @@ they apply in this order: stall first (a stalled request may still fail), then f
 failed request never counts towards drops), then drop. Line-level faults (malformed lines,
 records missing a field or with a non-numeric amount) address ``_record_id`` values,
 i.e. the 0-based record index within each response, and apply to every response while set.
+Schema-drift faults (a field renamed, a field added, a field's value sent as a string)
+apply to every record of every response while set, as when simtom's records change shape:
+first the renames, then the type changes (by the names as sent), then the added fields.
 """
 
 from __future__ import annotations
@@ -41,6 +44,12 @@ class Faults:
     missing_timestamp_at: list[int] = field(default_factory=list)
     non_numeric_amount_at: list[int] = field(default_factory=list)
     """Record indexes whose ``amount`` is sent as the string ``"n/a"``."""
+    rename_field: dict[str, str] = field(default_factory=dict)
+    """Fields sent under another name in every record, e.g. ``{"amount": "amount_usd"}``."""
+    add_field: dict[str, Any] = field(default_factory=dict)
+    """Fields added to every record with these values, e.g. ``{"merchant_tier": "gold"}``."""
+    change_type: list[str] = field(default_factory=list)
+    """Fields whose value is sent as a string in every record (``12.5`` -> ``"12.5"``)."""
     stall_seconds: float = 0.0
     """Sleep this long before the response's first byte (to provoke client timeouts)."""
     stall_requests: int = 1
@@ -95,6 +104,28 @@ class Faults:
                 isinstance(i, int) and i >= 0 for i in value
             ):
                 raise ValueError(f"faults.{name}: expected a list of record indexes, got {value!r}")
+        renames = self.rename_field
+        if not isinstance(renames, dict) or not all(
+            isinstance(old, str) and isinstance(new, str) and old and new
+            for old, new in renames.items()
+        ):
+            raise ValueError(
+                f"faults.rename_field: expected an object of field name -> new name, got "
+                f"{renames!r}"
+            )
+        if not isinstance(self.add_field, dict) or not all(
+            isinstance(name, str) and name for name in self.add_field
+        ):
+            raise ValueError(
+                f"faults.add_field: expected an object of field name -> value, got "
+                f"{self.add_field!r}"
+            )
+        if not isinstance(self.change_type, (list, tuple)) or not all(
+            isinstance(name, str) and name for name in self.change_type
+        ):
+            raise ValueError(
+                f"faults.change_type: expected a list of field names, got {self.change_type!r}"
+            )
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,7 +139,13 @@ class Faults:
             or self.missing_customer_id_at
             or self.missing_timestamp_at
             or self.non_numeric_amount_at
+            or self.drifts
         )
+
+    @property
+    def drifts(self) -> bool:
+        """Whether records change shape (schema-drift faults)."""
+        return bool(self.rename_field or self.add_field or self.change_type)
 
 
 @dataclass
@@ -170,6 +207,21 @@ class LineFaults:
             for index in indexes:
                 self.drop_keys.setdefault(index, []).append(key)
         self.bad_amount = set(faults.non_numeric_amount_at)
+        self.rename = dict(faults.rename_field)
+        self.add = dict(faults.add_field)
+        self.as_text = tuple(faults.change_type)
+        self.drifts = faults.drifts
+
+    def _drift(self, record: dict) -> dict:
+        if self.rename:
+            # Rebuilt so that a renamed field keeps its place among the others.
+            record = {self.rename.get(key, key): value for key, value in record.items()}
+        for name in self.as_text:
+            value = record.get(name)
+            if name in record and not isinstance(value, str):
+                record[name] = json.dumps(value)
+        record.update(self.add)
+        return record
 
     def apply(self, lines: list[str], first_record_id: int) -> list[str]:
         """Rewrite ``lines`` (records ``first_record_id``..) in place; returns them."""
@@ -180,11 +232,13 @@ class LineFaults:
                 # A record torn in the middle: realistic, and never valid JSON.
                 lines[offset] = f"data: {payload[: len(payload) // 2]}\n\n"
                 continue
-            if index in self.drop_keys or index in self.bad_amount:
+            if index in self.drop_keys or index in self.bad_amount or self.drifts:
                 record = json.loads(line[6:])
                 for key in self.drop_keys.get(index, ()):
                     record.pop(key, None)
                 if index in self.bad_amount:
                     record["amount"] = "n/a"
+                if self.drifts:
+                    record = self._drift(record)
                 lines[offset] = f"data: {json.dumps(record)}\n\n"
         return lines

@@ -86,6 +86,9 @@ typed_transactions as (
         cast(will_default as {{ dbt.type_boolean() }}) as will_default,
         cast(days_to_first_missed_payment as {{ dbt.type_int() }}) as days_to_first_missed_payment,
 
+        -- Fields simtom sent that the tap does not know, kept rather than dropped.
+        {{ bnpl_json('extra_fields') }} as extra_fields,
+
         cast(extraction_run_id as {{ dbt.type_string() }}) as extraction_run_id,
         cast(requested_at as {{ dbt.type_timestamp() }}) as requested_at,
         cast(window_start as date) as window_start,
