@@ -30,8 +30,7 @@ from harness import (
     simtom_config,
     write_json,
 )
-
-from tap_simtom_bnpl.simtom_local import Faults, SimtomServer
+from simtom_local import Faults, SimtomServer
 
 # Fields that name the run or the moment: they differ between any two runs.
 RUN_FIELDS = {

@@ -37,7 +37,7 @@ from .faults import Faults, FaultState, LineFaults, RequestFaults
 from .generator import ResponseGenerator, clock_strings, derive_seed
 from .validation import BodyInvalid, StreamConfig, parse_json_body, validate_body
 
-log = logging.getLogger("tap_simtom_bnpl.simtom_local")
+log = logging.getLogger("simtom_local")
 
 VERSION = "0.1.0"
 GENERATOR = "bnpl"
