@@ -20,13 +20,14 @@ export MELTANO_CLI_DISABLE_VERSION_CHECK := true
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-# What the project venv holds: Meltano itself, the linters and test runner, and the tap
-# (for the `simtom-local` server and the tap's own tests). Plugins get their own venvs.
+# What the project venv holds: Meltano itself, the linters and test runner, the tap (for
+# its own tests) and the local simtom-compatible server `simtom-local` (simtom-local/).
+# Plugins get their own venvs.
 DEV_REQUIREMENTS := meltano==4.4.1 ruff==0.17.6 "pytest>=8,<10" duckdb==1.5.5 \
-	-e "./tap-simtom-bnpl[test]"
+	-e "./tap-simtom-bnpl[test]" -e "./simtom-local[test]"
 # Re-install when any of these change; otherwise `make install` takes a few seconds.
 INSTALL_INPUTS := Makefile meltano.yml $(wildcard plugins/*.meltano.yml) \
-	tap-simtom-bnpl/pyproject.toml plugins/quality/pyproject.toml \
+	tap-simtom-bnpl/pyproject.toml simtom-local/pyproject.toml plugins/quality/pyproject.toml \
 	plugins/target_duckdb_append/pyproject.toml
 
 STATE_ID_DEV := dev:tap-simtom-bnpl-to-target-duckdb
@@ -34,14 +35,15 @@ STATE_ID_DEV := dev:tap-simtom-bnpl-to-target-duckdb
 .PHONY: help
 help: ## Show the commands
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
-		awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+		awk 'BEGIN {FS = ":.*## "}; {printf "  make %-18s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # uv (which Meltano uses for the plugin venvs too) resolves and installs in a fraction of
 # pip's time from an empty cache; its cache (~/.cache/uv) makes reinstalls quick.
-$(VENV)/.dev-installed: $(BIN)/python Makefile tap-simtom-bnpl/pyproject.toml
+$(VENV)/.dev-installed: $(BIN)/python Makefile tap-simtom-bnpl/pyproject.toml \
+		simtom-local/pyproject.toml
 	$(BIN)/python -m pip install --quiet "uv>=0.9,<1"
 	$(BIN)/uv pip install --quiet --python $(BIN)/python $(DEV_REQUIREMENTS)
 	touch $@
@@ -91,7 +93,11 @@ format: $(VENV)/.dev-installed ## Fix lint and formatting where ruff can
 	$(BIN)/ruff format .
 
 .PHONY: test
-test: install lint test-tap test-loader test-quality test-project ## Install, lint and run every test suite
+test: install lint test-simtom-local test-tap test-loader test-quality test-project ## Install, lint and run every test suite
+
+.PHONY: test-simtom-local
+test-simtom-local: install ## The local simtom-compatible server's tests (HTTP over loopback)
+	$(BIN)/pytest simtom-local/tests
 
 .PHONY: test-tap
 test-tap: install ## The tap's tests (unit, SDK standard tests, HTTP against the local server)

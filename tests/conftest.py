@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from tap_simtom_bnpl.simtom_local import SimtomServer
+from simtom_local import SimtomServer
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_ID = "dev:tap-simtom-bnpl-to-target-duckdb"

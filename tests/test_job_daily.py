@@ -7,7 +7,7 @@ free loopback port, into a DuckDB file of the test's own, with a small daily vol
 from __future__ import annotations
 
 import pytest
-from tap_simtom_bnpl.simtom_local import SimtomServer
+from simtom_local import SimtomServer
 
 from conftest import STATE_ID, Project, days_between, sent_per_day
 

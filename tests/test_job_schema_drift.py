@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from tap_simtom_bnpl.simtom_local import Faults, SimtomServer
+from simtom_local import Faults, SimtomServer
 
 from conftest import Project
 

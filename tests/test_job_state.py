@@ -8,7 +8,7 @@ after the last bookmark (the tap starts at max(start_date, bookmark + 1 day)).
 from __future__ import annotations
 
 import pytest
-from tap_simtom_bnpl.simtom_local import SimtomServer
+from simtom_local import SimtomServer
 
 from conftest import STATE_ID, Project, days_between, sent_per_day
 

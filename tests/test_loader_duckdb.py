@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from tap_simtom_bnpl.simtom_local import SimtomServer
+from simtom_local import SimtomServer
 
 from conftest import Project, days_between, sent_per_day
 

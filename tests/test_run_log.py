@@ -17,7 +17,7 @@ from datetime import date
 
 import pytest
 from reliability.harness import Running, isolated_project, kill_9, run_job, start_job
-from tap_simtom_bnpl.simtom_local import SimtomServer
+from simtom_local import SimtomServer
 from webhook import WebhookReceiver, refusing_url
 
 from conftest import ROOT, Project

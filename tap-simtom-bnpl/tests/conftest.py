@@ -5,8 +5,7 @@ from __future__ import annotations
 import signal
 
 import pytest
-
-from tap_simtom_bnpl.simtom_local import Faults, SimtomServer
+from simtom_local import Faults, SimtomServer
 
 
 @pytest.fixture(scope="session")

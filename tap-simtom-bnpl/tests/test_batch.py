@@ -30,8 +30,7 @@ from harness import (
     simtom_config,
     write_json,
 )
-
-from tap_simtom_bnpl.simtom_local import Faults, SimtomServer
+from simtom_local import Faults, SimtomServer
 
 # Fields that name the run or the moment: they differ between any two runs.
 RUN_FIELDS = {
@@ -132,7 +131,11 @@ def test_batch_files_hold_exactly_the_records_of_record_mode(
 
 
 def test_each_day_is_its_files_then_their_batch_messages_then_its_state(simtom, tmp_path):
-    output = run_tap(simtom_config(simtom, batch_config=batch_config(tmp_path, "gzip")))
+    # Volume 200: every day, Thanksgiving's ~40 transactions included, has a new customer.
+    config = simtom_config(
+        simtom, base_daily_volume=200, batch_config=batch_config(tmp_path, "gzip")
+    )
+    output = run_tap(config)
     day_messages: list[dict] = []
     seen_days = []
     for message in output.messages:

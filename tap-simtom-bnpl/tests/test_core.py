@@ -10,9 +10,9 @@ from __future__ import annotations
 import atexit
 
 from harness import END, START
+from simtom_local import Faults, SimtomServer
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
-from tap_simtom_bnpl.simtom_local import Faults, SimtomServer
 from tap_simtom_bnpl.tap import TapSimtomBnpl
 
 # get_tap_test_class needs the config when the module is imported, so the server starts here.

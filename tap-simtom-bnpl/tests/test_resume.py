@@ -22,8 +22,7 @@ from harness import (
     simtom_config,
     write_json,
 )
-
-from tap_simtom_bnpl.simtom_local import SimtomServer
+from simtom_local import SimtomServer
 
 RUN_FIELDS = {"extraction_run_id", "requested_at"}
 

@@ -17,9 +17,9 @@ from urllib.parse import urlparse
 
 import pytest
 from harness import bookmark_days, cli, error_lines, run_tap, simtom_config
+from simtom_local import Faults
 
 from tap_simtom_bnpl.rejections import RejectedDay
-from tap_simtom_bnpl.simtom_local import Faults
 
 THREE_DAYS = {"end_date": "2024-11-27"}
 RUN_FIELDS = {"extraction_run_id", "requested_at", "extra_fields"}

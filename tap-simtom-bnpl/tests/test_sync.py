@@ -15,9 +15,9 @@ from contextlib import redirect_stdout
 
 import pytest
 from harness import DAYS, END, START, TapOutput, bookmark_days, run_tap, simtom_config
+from simtom_local import Faults
 
 from tap_simtom_bnpl.settings import SettingsError
-from tap_simtom_bnpl.simtom_local import Faults
 from tap_simtom_bnpl.tap import TapSimtomBnpl
 
 RUN_FIELDS = {"extraction_run_id", "requested_at"}

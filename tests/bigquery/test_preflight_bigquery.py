@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tap_simtom_bnpl.simtom_local import SimtomServer
+from simtom_local import SimtomServer
 
 from conftest import ROOT
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from tap_simtom_bnpl.simtom_local import SimtomServer
+from simtom_local import SimtomServer
 
 from conftest import days_between, sent_per_day
 

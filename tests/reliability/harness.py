@@ -491,7 +491,7 @@ class CleanReference:
 
 def clean_run(workdir: Path, api_key: str) -> CleanReference:
     """The daily job over START..END against a fault-free, unpaced local server."""
-    from tap_simtom_bnpl.simtom_local import SimtomServer
+    from simtom_local import SimtomServer
 
     with SimtomServer(host="127.0.0.1", port=0, pace_seconds=0.0) as server:
         project = isolated_project(workdir, server.url, api_key)

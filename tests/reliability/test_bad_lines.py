@@ -17,7 +17,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from tap_simtom_bnpl.simtom_local import Faults, SimtomServer
+from simtom_local import Faults, SimtomServer
 
 from .conftest import CleanReference
 from .harness import (

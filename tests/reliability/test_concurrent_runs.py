@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from tap_simtom_bnpl.simtom_local import SimtomServer
+from simtom_local import SimtomServer
 
 from .conftest import CleanReference
 from .harness import (

@@ -32,7 +32,7 @@ import time
 from typing import Any
 
 import pytest
-from tap_simtom_bnpl.simtom_local import SimtomServer
+from simtom_local import SimtomServer
 
 from .harness import (
     BLOCK_DONE,

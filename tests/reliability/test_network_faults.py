@@ -21,8 +21,8 @@ import threading
 from typing import Any
 
 import pytest
-from tap_simtom_bnpl.simtom_local import Faults, SimtomServer
-from tap_simtom_bnpl.simtom_local.faults import FaultState, RequestFaults
+from simtom_local import Faults, SimtomServer
+from simtom_local.faults import FaultState, RequestFaults
 
 from .harness import CleanReference, compare_with_clean, isolated_project, job_command, run_job
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from bnpl_quality.config import WAREHOUSES, ConfigError, GateConfig, Tables
 from bnpl_quality.days import parse_days
+from bnpl_quality.volume import DEFAULT_HIGH_SLACK, DEFAULT_LOW_SLACK
 
 ENV = {
     "warehouse": "BNPL_QUALITY_WAREHOUSE",
@@ -135,8 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     docs_flag.add_argument("--no-data-docs", dest="data_docs", action="store_const", const="false")
     gate.add_argument("--staging-date-column", help=f"[{ENV['staging_date_column']}]")
-    gate.add_argument("--band-low-slack", help=f"[{ENV['band_low_slack']}; 0.5]")
-    gate.add_argument("--band-high-slack", help=f"[{ENV['band_high_slack']}; 1.8]")
+    gate.add_argument(
+        "--band-low-slack",
+        help=f"fail a day below this share of its expected count [{ENV['band_low_slack']}; "
+        f"{DEFAULT_LOW_SLACK}]",
+    )
+    gate.add_argument(
+        "--band-high-slack",
+        help=f"fail a day above this multiple of its expected count [{ENV['band_high_slack']}; "
+        f"{DEFAULT_HIGH_SLACK}]",
+    )
     gate.add_argument("--mix-tolerance", help=f"[{ENV['mix_tolerance']}; 0.05]")
     gate.add_argument(
         "--max-quarantine-share",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from bnpl_quality.calendar import DEFAULT_HIGH_SLACK, DEFAULT_LOW_SLACK
+from bnpl_quality.volume import DEFAULT_HIGH_SLACK, DEFAULT_LOW_SLACK
 
 WAREHOUSES = ("duckdb", "bigquery")
 

@@ -10,7 +10,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bnpl_quality.calendar import DayExpectation, expected_bands
 from bnpl_quality.config import ConfigError, GateConfig
 from bnpl_quality.days import DaySelection, select_days
 from bnpl_quality.report import write_report
@@ -24,6 +23,7 @@ from bnpl_quality.results import (
     substitute_batch,
 )
 from bnpl_quality.suites import SuiteInputs, batch_query, build_suites, reconciliation_query
+from bnpl_quality.volume import DayExpectation, day_expectations
 from bnpl_quality.warehouse import RESULT_COLUMNS, RUN_COLUMNS, Warehouse
 
 
@@ -105,7 +105,7 @@ def _suite_inputs(config: GateConfig, warehouse: Warehouse, selection: DaySelect
     return SuiteInputs(
         config=config,
         days=selection.days,
-        expectations=expected_bands(
+        expectations=day_expectations(
             volumes, config.holiday_country, config.band_low_slack, config.band_high_slack
         ),
         transactions=warehouse.ref(tables.transactions),
@@ -148,7 +148,6 @@ def _daily_rows(inputs: SuiteInputs, warehouse: Warehouse, batch: str) -> list[d
     daily = []
     for day, expected in inputs.expectations.items():
         row = by_day.get(day.isoformat(), {})
-        band = expected.band
         daily.append(
             {
                 "day": day,
@@ -158,8 +157,11 @@ def _daily_rows(inputs: SuiteInputs, warehouse: Warehouse, batch: str) -> list[d
                 "loaded": row.get("loaded", 0),
                 "staged": row.get("staged"),
                 "quarantined": row.get("quarantined_loaded", 0),
-                "band_low": band.low if band else None,
-                "band_high": band.high if band else None,
+                "expected": expected.expected,
+                "band_low": expected.warn_low,
+                "band_high": expected.warn_high,
+                "fail_low": expected.fail_low,
+                "fail_high": expected.fail_high,
             }
         )
     return daily

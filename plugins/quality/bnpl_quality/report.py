@@ -7,9 +7,10 @@ from datetime import date
 from html import escape
 from typing import Any
 
-from bnpl_quality.calendar import DAY_TYPES, DayExpectation
+from bnpl_quality.calendar import DAY_TYPES
 from bnpl_quality.config import GateConfig
 from bnpl_quality.results import FAIL, NOTHING_TO_CHECK, PASS, WARN, GateOutcome
+from bnpl_quality.volume import DayExpectation, warn_ratios
 
 TYPE_COLOURS = {"weekday": "#3b6fb6", "weekend": "#d08a1c", "holiday": "#8e44ad"}
 VERDICT_COLOURS = {PASS: "#1e7b34", WARN: "#b7791f", FAIL: "#b42318", NOTHING_TO_CHECK: "#555"}
@@ -52,7 +53,7 @@ def render(
     ]
     if outcome.daily:
         parts += [
-            "<h2>Daily transactions against the expected band of each day type</h2>",
+            "<h2>Daily transactions against the expected count of each day</h2>",
             chart(outcome.daily),
             _daily_table(outcome.daily),
         ]
@@ -60,26 +61,21 @@ def render(
         parts += ["<h2>Failed expectations</h2>", _expectation_table(failed)]
     if outcome.outcomes:
         parts += ["<h2>All expectations</h2>", _expectation_table(outcome.outcomes)]
-    bands = {e.day_type: e.band for e in expectations.values() if e.band}
-    if bands:
+    if any(e.expected is not None for e in expectations.values()):
+        low, high = warn_ratios(config.band_low_slack, config.band_high_slack)
         parts.append(
-            "<h2>Bands</h2><table><tr><th>day type</th><th>transactions per day</th>"
-            "<th>x base_daily_volume</th></tr>"
+            "<h2>Expected counts</h2><p>A day's expected count is its base_daily_volume "
+            "times simtom's calendar factor of the day (day of week, week of month, month, "
+            "holidays and shopping periods). simtom adds log-normal noise (sigma 0.1): a day "
+            f"outside x{low:.2f}..x{high:.2f} of its expectation (3 sigma) warns, one outside "
+            f"x{config.band_low_slack}..x{config.band_high_slack} fails the gate.</p>"
         )
-        for kind in DAY_TYPES:
-            if kind in bands:
-                b = bands[kind]
-                parts.append(
-                    f"<tr><td>{kind}</td><td>{b.low} - {b.high}</td>"
-                    f"<td>{b.factor_low:.2f} - {b.factor_high:.2f}</td></tr>"
-                )
-        parts.append("</table>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
 def chart(daily: list[dict[str, Any]]) -> str:
-    """Bars of loaded transactions per day over the band of the day's type."""
+    """Bars of loaded transactions per day over the day's expected band (3-sigma noise)."""
     width, height, left, bottom, top = 1000, 320, 60, 50, 20
     plot_h = height - bottom - top
     peak = max([1] + [(d["band_high"] or 0) for d in daily] + [d["loaded"] or 0 for d in daily])
@@ -141,7 +137,7 @@ def chart(daily: list[dict[str, Any]]) -> str:
         )
     out.append(
         f"<text x='{left + 320}' y='{height - 8}' font-size='12' fill='#555'>bars: transactions "
-        "loaded; dashed boxes: expected band of the day type; red outline: outside its band"
+        "loaded; dashed boxes: the day's expected band; red outline: outside its band"
         "</text>"
     )
     out.append("</svg>")
@@ -150,11 +146,13 @@ def chart(daily: list[dict[str, Any]]) -> str:
 
 def _daily_table(daily: list[dict[str, Any]]) -> str:
     rows = [
-        "<table><tr><th>day</th><th>type</th><th>base volume</th><th>extracted</th>"
-        "<th>loaded (raw)</th><th>staging</th><th>quarantined</th><th>band</th></tr>"
+        "<table><tr><th>day</th><th>type</th><th>base volume</th><th>expected</th>"
+        "<th>extracted</th><th>loaded (raw)</th><th>staging</th><th>quarantined</th>"
+        "<th>band (warns outside)</th><th>fails outside</th></tr>"
     ]
     for d in daily:
         band = f"{d['band_low']} - {d['band_high']}" if d["band_low"] is not None else "n/a"
+        limits = f"{d['fail_low']} - {d['fail_high']}" if d["fail_low"] is not None else "n/a"
         rows.append(
             "<tr>"
             + "".join(
@@ -163,11 +161,13 @@ def _daily_table(daily: list[dict[str, Any]]) -> str:
                     d["day"],
                     d["day_type"],
                     _dash(d["base_daily_volume"]),
+                    _dash(d["expected"]),
                     _dash(d["extracted"]),
                     d["loaded"],
                     _dash(d["staged"]),
                     d["quarantined"],
                     band,
+                    limits,
                 )
             )
             + "</tr>"

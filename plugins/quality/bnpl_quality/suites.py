@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bnpl_quality.calendar import DayExpectation
 from bnpl_quality.config import GateConfig
 from bnpl_quality.rules import (
     CRITICAL,
@@ -26,6 +25,7 @@ from bnpl_quality.rules import (
     WARNING,
 )
 from bnpl_quality.sql import as_date, day_list, json_key_rows, latest_extractions, literal_rows
+from bnpl_quality.volume import DayExpectation, warn_ratios
 
 BUSINESS_RULES = "bnpl_business_rules"
 STATISTICAL_PATTERNS = "bnpl_statistical_patterns"
@@ -112,12 +112,27 @@ FULL OUTER JOIN loaded AS l ON l.day = e.day
 ORDER BY day"""
 
 
-def band_rows(inputs: SuiteInputs) -> list[tuple[Any, ...]]:
-    return [
-        (d.day, d.day_type, d.band.low, d.band.high)
+def volume_query(inputs: SuiteInputs, limits: str) -> str:
+    """Days whose transactions fall outside their ``warn`` or ``fail`` count limits."""
+    rows = [
+        (d.day, d.expected, getattr(d, f"{limits}_low"), getattr(d, f"{limits}_high"))
         for d in inputs.expectations.values()
-        if d.band is not None
+        if d.expected is not None
     ]
+    limit_rows = literal_rows(("day", "expected", "count_low", "count_high"), rows)
+    return f"""WITH limits AS (
+{limit_rows}
+),
+loaded AS (
+  SELECT {as_date("transaction_date")} AS day, COUNT(DISTINCT transaction_key) AS transactions
+  FROM {{batch}} AS batch
+  GROUP BY {as_date("transaction_date")}
+)
+SELECT b.day, COALESCE(l.transactions, 0) AS transactions, b.expected, b.count_low,
+       b.count_high
+FROM limits AS b
+LEFT JOIN loaded AS l ON l.day = b.day
+WHERE COALESCE(l.transactions, 0) < b.count_low OR COALESCE(l.transactions, 0) > b.count_high"""
 
 
 def build_suites(gx: Any, inputs: SuiteInputs) -> dict[str, Any]:
@@ -337,26 +352,26 @@ WHERE d.day NOT IN (SELECT {as_date("transaction_date")} FROM {{batch}})
             meta=_meta(CRITICAL, "transaction_date"),
         )
     )
-    bands = literal_rows(("day", "day_type", "band_low", "band_high"), band_rows(inputs))
+    # Expected: base_daily_volume x simtom's calendar factor of the day (bnpl_quality.volume).
     add(
         ex.UnexpectedRowsExpectation(
             description=(
-                "daily transactions within the band of their day type "
-                f"(weekday/weekend/holiday, {cfg.holiday_country} calendar; base_daily_volume "
-                f"x simtom calendar factors x {cfg.band_low_slack}..{cfg.band_high_slack})"
+                "daily transactions near simtom's volume model (within "
+                f"x{cfg.band_low_slack}..x{cfg.band_high_slack} of base_daily_volume x the "
+                "day's calendar factor, 5 sigma of its noise)"
             ),
-            unexpected_rows_query=f"""WITH bands AS (
-{bands}
-),
-loaded AS (
-  SELECT {as_date("transaction_date")} AS day, COUNT(DISTINCT transaction_key) AS transactions
-  FROM {{batch}} AS batch
-  GROUP BY {as_date("transaction_date")}
-)
-SELECT b.day, b.day_type, COALESCE(l.transactions, 0) AS transactions, b.band_low, b.band_high
-FROM bands AS b
-LEFT JOIN loaded AS l ON l.day = b.day
-WHERE COALESCE(l.transactions, 0) < b.band_low OR COALESCE(l.transactions, 0) > b.band_high""",
+            unexpected_rows_query=volume_query(inputs, "fail"),
+            meta=_meta(CRITICAL, "transaction_date"),
+        )
+    )
+    low, high = warn_ratios(cfg.band_low_slack, cfg.band_high_slack)
+    add(
+        ex.UnexpectedRowsExpectation(
+            description=(
+                f"daily transactions within simtom's day-to-day noise (x{low:.2f}..x{high:.2f} "
+                "of the expected count, 3 sigma)"
+            ),
+            unexpected_rows_query=volume_query(inputs, "warn"),
             meta=_meta(WARNING, "transaction_date"),
         )
     )

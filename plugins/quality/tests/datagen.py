@@ -3,7 +3,7 @@
 Column names and types follow SPEC.md's raw layer and target-duckdb's mapping (strings
 VARCHAR, numbers DOUBLE, integers HUGEINT, date-time TIMESTAMP, dates kept as VARCHAR),
 with the primary keys the loader declares. Values follow the simtom contract; day counts
-follow simtom's calendar with seeded noise.
+follow simtom's daily volume model (``simtom_local.volume``), as simtom draws them.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
-from bnpl_quality.calendar import calendar_factor, date_range
+from bnpl_quality.calendar import date_range
 from bnpl_quality.rules import ENUMS
+from simtom_local.volume import day_count as simtom_day_count
 
 TRANSACTION_COLUMNS = {
     "transaction_key": "VARCHAR",
@@ -136,8 +137,7 @@ def _create(con: duckdb.DuckDBPyConnection, table: str, columns: dict, key: str 
 
 
 def day_count(day: date, volume: int, seed: int) -> int:
-    rng = random.Random(f"{seed}|{day.isoformat()}|{volume}")
-    return max(1, int(volume * calendar_factor(day) * rng.lognormvariate(0, 0.1)))
+    return simtom_day_count(seed, day, volume)
 
 
 def transaction(rng: random.Random, day: date, ordinal: int, run_id: str, window) -> dict:
@@ -219,8 +219,12 @@ def load_days(
     quarantined_per_day: int = 0,
     primary_key: bool = True,
     finished_at: datetime | None = None,
+    counts: dict[date, int] | None = None,
 ) -> str:
-    """Append one extraction run of ``days`` (upserting transactions like target-duckdb)."""
+    """Append one extraction run of ``days`` (upserting transactions like target-duckdb).
+
+    ``counts`` overrides the transactions of some days (what the server sent those days).
+    """
     run_id = str(uuid.uuid4())
     window = (days[0], days[-1])
     finished = finished_at or datetime.now().replace(microsecond=0)
@@ -236,7 +240,7 @@ def load_days(
             rng = random.Random(f"{seed}|{day}|{volume}|contents")
             rows = [
                 transaction(rng, day, i, run_id, window)
-                for i in range(day_count(day, volume, seed))
+                for i in range((counts or {}).get(day, day_count(day, volume, seed)))
             ]
             cols = list(TRANSACTION_COLUMNS)
             if primary_key:

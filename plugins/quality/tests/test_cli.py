@@ -9,6 +9,7 @@ from bnpl_quality.cli import build_parser, config_from_args, main
 from bnpl_quality.config import ConfigError
 from bnpl_quality.days import parse_days
 from datagen import load_days, week
+from simtom_local.volume import expected
 
 
 def test_parse_days():
@@ -72,14 +73,18 @@ def test_bad_settings_exit_2_with_one_line(monkeypatch, capsys, argv, env, messa
 
 
 def test_gate_command_exit_codes_and_summary(gx, duckdb_path, tmp_path, capsys, monkeypatch):
-    load_days(duckdb_path, week())
+    saturday = date(2024, 11, 30)  # at x0.7 of its expected count: warns
+    load_days(duckdb_path, week(), counts={saturday: int(expected(saturday, 60) * 0.7)})
     monkeypatch.setenv("BNPL_DUCKDB_PATH", str(duckdb_path))
     report_dir = tmp_path / "q"
-    assert main(["gate", "--report-dir", str(report_dir), "--expected-volume", "5000"]) == 0
+    assert main(["gate", "--report-dir", str(report_dir)]) == 0
     out = capsys.readouterr().out
-    assert "PASS WITH WARNINGS" in out and "daily transactions within the band" in out
-    strict = ["--days", "all", "--fail-on-drift", "--expected-volume", "5000"]
+    assert "PASS WITH WARNINGS" in out and "within simtom's day-to-day noise" in out
+    strict = ["--days", "all", "--fail-on-drift"]
     assert main(["gate", "--report-dir", str(report_dir), *strict]) == 1
     assert "FAIL" in capsys.readouterr().out
+    wrong_volume = ["--days", "all", "--expected-volume", "5000"]
+    assert main(["gate", "--report-dir", str(report_dir), *wrong_volume]) == 1
+    assert "daily transactions near simtom's volume model" in capsys.readouterr().out
     assert main(["docs", "--report-dir", str(report_dir)]) == 0
     assert (report_dir / "data_docs" / "index.html").is_file()

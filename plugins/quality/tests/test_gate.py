@@ -7,7 +7,8 @@ from datetime import date, timedelta
 import duckdb
 import pytest
 from bnpl_quality.results import FAIL, NOTHING_TO_CHECK, PASS, WARN
-from datagen import build_staging, execute, load_days, week
+from datagen import build_staging, day_count, execute, load_days, week
+from simtom_local.volume import expected
 
 
 def results(path, run_id):
@@ -165,15 +166,47 @@ def test_mismatch_with_extraction_log_fails(gate, clean_week, statement, column)
     assert any(not ok and "extracted equals loaded" in d for _, d, ok, _, _ in rows)
 
 
-def test_drift_is_a_warning_unless_configured(gate, clean_week):
-    # Days of ~60 transactions against an expected 1000 a day: far outside every band.
-    outcome = gate(expected_volume=1000, days=tuple(week()))
+VOLUME_CRITICAL = "daily transactions near simtom's volume model"
+VOLUME_WARNING = "daily transactions within simtom's day-to-day noise"
+SATURDAY = date(2024, 11, 30)
+
+
+def week_with(duckdb_path, counts):
+    load_days(duckdb_path, week(), counts=counts)
+    build_staging(duckdb_path)
+
+
+def test_a_day_cut_to_half_its_rows_fails_the_gate(gate, duckdb_path):
+    # Extraction log and raw agree (the server sent half a day): only the volume check sees it.
+    week_with(duckdb_path, {SATURDAY: day_count(SATURDAY, 60, 7) // 2})
+    outcome = gate()
+    assert outcome.verdict == FAIL and outcome.exit_code == 1
+    assert failed(outcome) == {VOLUME_CRITICAL, VOLUME_WARNING}
+    critical = next(o for o in outcome.outcomes if o.description.startswith(VOLUME_CRITICAL))
+    assert critical.severity == "critical"
+    (example,) = critical.observed["examples"]
+    assert example["day"] == SATURDAY.isoformat()
+    assert example["transactions"] < example["count_low"]
+
+
+def test_a_day_at_070_of_its_expectation_warns_unless_drift_fails(gate, duckdb_path):
+    # x0.70: beyond simtom's 3-sigma noise (x0.74) but not its 5 sigma (x0.61).
+    week_with(duckdb_path, {SATURDAY: int(expected(SATURDAY, 60) * 0.70)})
+    outcome = gate(days=tuple(week()))
     assert outcome.verdict == WARN and outcome.exit_code == 0
-    assert failed(outcome) == {"daily transactions within the band of their day type"}
+    assert failed(outcome) == {VOLUME_WARNING}
     assert {o.severity for o in outcome.outcomes if not o.success} == {"warning"}
-    strict = gate(expected_volume=1000, days=tuple(week()), fail_on_drift=True)
+    strict = gate(days=tuple(week()), fail_on_drift=True)
     assert strict.verdict == FAIL and strict.exit_code == 1
-    assert results(clean_week, strict.run_id)[1][:2] == ("FAIL", False)
+    assert results(duckdb_path, strict.run_id)[1][:2] == ("FAIL", False)
+
+
+def test_a_volume_setting_that_does_not_match_fails(gate, clean_week):
+    # Days of about 60 transactions against an expected 1000 a day.
+    outcome = gate(expected_volume=1000)
+    assert outcome.verdict == FAIL
+    assert failed(outcome) == {VOLUME_CRITICAL, VOLUME_WARNING}
+    assert {d["base_daily_volume"] for d in outcome.daily} == {1000}
 
 
 def test_failed_days_are_checked_again_until_fixed(gate, clean_week):

@@ -5,10 +5,10 @@ but record generation happens under one global lock, one day-batch at a time, so
 concurrent requests interleave day by day. Sending a batch happens outside the lock (like
 an event loop's buffered writes), so a slow reader never blocks the other requests.
 
-Determinism: a day's count and timestamps come from (seed, date, base_daily_volume) only
-(``calendar.day_random``); record contents from a stream seeded by the seed and the
-canonical validated body. simtom shares one random state between requests; here each
-request owns its content stream, and a request re-draws it (``ResponseGenerator.perturb``)
+Determinism: a day's count (``volume.day_count``) and timestamps (``calendar.day_random``)
+come from (seed, date, base_daily_volume) only; record contents from a stream seeded by the
+seed and the canonical validated body. simtom shares one random state between requests;
+here each request owns its content stream, and a request re-draws it (``perturb``)
 whenever another request generated a batch since its own last one, or was in flight when
 it arrived. So a request alone is byte-identical run after run, while concurrent requests
 keep their counts and timestamps but get different contents, as observed on simtom.
@@ -36,8 +36,9 @@ from . import calendar
 from .faults import Faults, FaultState, LineFaults, RequestFaults
 from .generator import ResponseGenerator, clock_strings, derive_seed
 from .validation import BodyInvalid, StreamConfig, parse_json_body, validate_body
+from .volume import day_count
 
-log = logging.getLogger("tap_simtom_bnpl.simtom_local")
+log = logging.getLogger("simtom_local")
 
 VERSION = "0.1.0"
 GENERATOR = "bnpl"
@@ -329,7 +330,8 @@ class _Handler(BaseHTTPRequestHandler):
 
             def make_lines(day: date = day, stress: float = stress) -> list[str]:
                 rng = calendar.day_random(stream.seed_token, day, volume)
-                count = calendar.day_count(rng, day, volume)
+                seed = stream.seed_token if config.seed is None else config.seed
+                count = day_count(seed, day, volume)
                 prefix = f"{day.isoformat()}T"
                 stamps = [prefix + clock[s] for s in calendar.day_seconds(rng, count)]
                 return stream.generator.lines(stamps, stress)

@@ -4,7 +4,7 @@ It speaks simtom's wire format (``data: {json}\\n\\n`` lines, chunked ``text/pla
 its validation errors and its determinism (a day's count from seed, date and volume; the
 contents from the whole request), with optional day pacing and fault switches.
 
-    from tap_simtom_bnpl.simtom_local import Faults, SimtomServer
+    from simtom_local import Faults, SimtomServer
 
     with SimtomServer(pace_seconds=0.0, faults=Faults(fail_first=2)) as server:
         ...  # point the tap's api_url at server.url

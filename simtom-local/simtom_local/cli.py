@@ -210,13 +210,13 @@ def main(argv: list[str] | None = None) -> int:
         partial = args.port_file.with_name(args.port_file.name + ".tmp")
         partial.write_text(f"{server.port}\n")
         os.replace(partial, args.port_file)
-    logging.getLogger("tap_simtom_bnpl.simtom_local").info(
+    logging.getLogger("simtom_local").info(
         "listening on %s (pace %.2fs)", server.url, server.pace_seconds
     )
     while not stop.wait(0.5):
         pass
     server.stop()
-    logging.getLogger("tap_simtom_bnpl.simtom_local").info("stopped")
+    logging.getLogger("simtom_local").info("stopped")
     return 0
 
 

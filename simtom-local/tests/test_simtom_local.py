@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tap_simtom_bnpl.simtom_local import Faults, SimtomServer
-from tap_simtom_bnpl.simtom_local import domains as simtom_domains
+from simtom_local import Faults, SimtomServer
+from simtom_local import domains as simtom_domains
 
 CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "simtom"
 WEEK = {"start_date": "2024-11-25", "end_date": "2024-12-01", "base_daily_volume": 60, "seed": 42}
@@ -456,7 +456,7 @@ def test_schema_drift_faults_change_every_record(fresh):
 
 
 def test_schema_drift_faults_from_the_command_line():
-    from tap_simtom_bnpl.simtom_local.cli import build_parser, faults_from_args
+    from simtom_local.cli import build_parser, faults_from_args
 
     args = build_parser().parse_args(
         ["--rename-field", "amount=amount_usd", "--add-field", "merchant_tier=gold",
@@ -492,7 +492,7 @@ def test_cli_serves_faults_writes_the_port_and_stops_on_sigterm(tmp_path):
     port_file = tmp_path / "port"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     process = subprocess.Popen(
-        [sys.executable, "-m", "tap_simtom_bnpl.simtom_local.cli", "--port", "0",
+        [sys.executable, "-m", "simtom_local.cli", "--port", "0",
          "--port-file", str(port_file), "--fail-first", "1", "--retry-after", "2"],
         stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
