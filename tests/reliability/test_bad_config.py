@@ -47,6 +47,11 @@ CASES = {
         {"TAP_SIMTOM_BNPL_START_DATE": "2024-11-31"},
         "start_date: expected a date YYYY-MM-DD, got '2024-11-31'",
     ),
+    # Meltano once read this as 2024-01-13 and the tap extracted 319 days from there.
+    "month 13 in start_date": (
+        {"TAP_SIMTOM_BNPL_START_DATE": "2024-13-01"},
+        "start_date: expected a date YYYY-MM-DD, got '2024-13-01'",
+    ),
     "end_date before start_date": (
         {"TAP_SIMTOM_BNPL_START_DATE": "2024-12-06", "TAP_SIMTOM_BNPL_END_DATE": "2024-11-25"},
         "end_date: 2024-11-25 is before start_date 2024-12-06",
