@@ -38,7 +38,7 @@ JOB_LOCK = ROOT / "scripts" / "job_lock.py"
 MODEL_DIRS = ("staging", "intermediate", "marts")
 RUN_SCOPED_KEYS = ("extraction_key", "quarantine_key")  # `<run_id>:...`: new in every run
 # The job's blocks in order; Meltano logs "Block run completed" after each one.
-PHASES = ("extract-load", "dbt build", "quality gate", "finished")
+PHASES = ("extract-load", "dbt build-staging", "quality gate", "dbt build-marts", "finished")
 BLOCK_DONE = "Block run completed"
 
 
