@@ -113,7 +113,12 @@ def test_task_order_follows_the_job(project_dags: dict) -> None:
             assert task["cwd"] == str(ROOT)
             assert task["bash_command"].endswith(" ".join(task["meltano_args"]))
     daily = [task["task_id"] for task in dags["daily"]["tasks"]]
-    assert daily == ["tap-simtom-bnpl-to-target-duckdb", "dbt-duckdb__build", "quality__gate"]
+    assert daily == [
+        "tap-simtom-bnpl-to-target-duckdb",
+        "dbt-duckdb__build-staging",
+        "quality__gate",
+        "dbt-duckdb__build-marts",
+    ]
 
 
 def test_every_step_runs_under_the_job_lock_in_the_one_slot_pool(project_dags: dict) -> None:
