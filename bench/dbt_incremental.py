@@ -9,8 +9,9 @@ dbt target folder:
 2. `meltano run dbt-duckdb:full-refresh` (dbt build --full-refresh), timed
 3. the next day extracted and loaded (`meltano run tap-simtom-bnpl target-duckdb`), timed
    for the record but not part of the ratio
-4. `meltano run dbt-duckdb:build` (the daily job's dbt step: incremental marts merge the new
-   day plus the lookback), timed
+4. `meltano run dbt-duckdb:build` (what the daily job's two dbt steps, build-staging and
+   build-marts, build between them, in one invocation: incremental marts merge the new day
+   plus the lookback), timed
 5. the same build again with no new rows, timed: the fixed cost of any daily run
 
 Ratio: daily dbt run / full refresh; goal <= 0.1. dbt's run_results.json of both runs is

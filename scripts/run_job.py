@@ -5,7 +5,7 @@
 `make run` and `make backfill` (scripts/run_local.sh) run their job through this. The job
 is split into the steps the Airflow DAGs run (orchestrate/airflow/dags/meltano_project.py,
 from `meltano job list`): one `meltano run` per extract-load block and per command, so a
-failure names its step (`dbt-duckdb:build`) without reading log text. Meltano keeps an
+failure names its step (`quality:gate`) without reading log text. Meltano keeps an
 extract-load block's state under the same id whether the block runs alone or in the job.
 
 Holding the project lock (scripts/job_lock.py) for the whole run, it first marks `killed`

@@ -116,8 +116,9 @@ def test_task_order_follows_the_job(project_dags: dict) -> None:
     assert daily == [
         "load-check__preflight-duckdb",
         "tap-simtom-bnpl-to-target-duckdb",
-        "dbt-duckdb__build",
+        "dbt-duckdb__build-staging",
         "quality__gate",
+        "dbt-duckdb__build-marts",
     ]
 
 

@@ -4,7 +4,8 @@ utility, on a real DuckDB file against the local simtom-compatible server.
 The first run must succeed task by task and leave Meltano state under the same id a plain
 `meltano run daily` uses. The second run loads data with a day missing (the tap's stream
 maps drop it, as in test_job_gate.py), so the quality gate fails: the gate task must be the
-failed one, after the extract-load and dbt tasks succeeded.
+failed one, after the extract-load and dbt staging tasks succeeded, and the marts task must
+not run (the marts keep the first run's days).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ pytestmark = [pytest.mark.job, pytest.mark.slow]
 DAILY_TASKS = [
     "load-check__preflight-duckdb",
     "tap-simtom-bnpl-to-target-duckdb",
-    "dbt-duckdb__build",
+    "dbt-duckdb__build-staging",
     "quality__gate",
+    "dbt-duckdb__build-marts",
 ]
 SKIPPED_DAY = "2024-11-27"
 SKIP_A_DAY = {
@@ -100,10 +102,15 @@ def test_daily_dag_runs_each_step_as_a_task(project: Project) -> None:
     assert task_states(project, "2024-11-28") == [
         ("load-check__preflight-duckdb", "success"),
         ("tap-simtom-bnpl-to-target-duckdb", "success"),
-        ("dbt-duckdb__build", "success"),
+        ("dbt-duckdb__build-staging", "success"),
         ("quality__gate", "failed"),
+        ("dbt-duckdb__build-marts", "upstream_failed"),
     ], bad.tail()
     days = project.raw_transactions_per_day()
     assert SKIPPED_DAY not in days and "2024-11-28" in days
+    published = project.query(
+        "SELECT DISTINCT transaction_date::VARCHAR FROM marts.mart_bnpl_transactions ORDER BY 1"
+    )
+    assert published == [("2024-11-25",), ("2024-11-26",)]
     gate_runs = project.query("SELECT success FROM quality.gate_runs ORDER BY run_time")
     assert gate_runs == [(True,), (False,)]

@@ -1,4 +1,5 @@
-"""The daily job end to end: `meltano run daily` = tap, DuckDB loader, dbt build, quality gate.
+"""The daily job end to end: `meltano run daily` = tap, DuckDB loader, dbt build of staging,
+quality gate, dbt build of the marts.
 
 Runs the real job in the dev environment against the local simtom-compatible server on a
 free loopback port, into a DuckDB file of the test's own, with a small daily volume.

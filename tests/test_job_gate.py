@@ -1,9 +1,11 @@
-"""The daily job fails when the quality gate fails, after dbt has built the day.
+"""The daily job fails when the quality gate fails, and then publishes nothing to the marts.
 
-Bad data is injected through the real job: the tap's stream maps (a standard Singer SDK
-setting) drop one day from the transactions and the extraction log, as a source that
-silently skipped a day would. Every dbt test still passes on what was loaded; only the
-gate, which checks the days since the last load for gaps, can notice.
+A job writes, audits, then publishes: dbt builds staging and intermediate, the gate checks
+the new days there, and only then does dbt build the marts. Bad data is injected through the
+real job: the tap's stream maps (a standard Singer SDK setting) drop one day from the
+transactions and the extraction log, as a source that silently skipped a day would. Every
+dbt test still passes on what was loaded; only the gate, which checks the days since the
+last load for gaps, can notice.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ def test_daily_job_exits_non_zero_when_the_gate_fails(project: Project) -> None:
     )
     assert bad.returncode != 0, bad.tail()
 
-    # The day is really missing, and dbt built and tested what was loaded: the failure is
-    # the gate's, not dbt's.
+    # The day is really missing, and dbt built and tested staging from what was loaded: the
+    # failure is the gate's, not dbt's.
     days = project.raw_transactions_per_day()
     assert SKIPPED_DAY not in days and "2024-11-28" in days
     results_file = project.workdir / "dbt-target" / "run_results.json"
@@ -60,3 +62,73 @@ def test_daily_job_exits_non_zero_when_the_gate_fails(project: Project) -> None:
         [failed_run_id],
     )
     assert any("missing day" in description for _, description in failures), failures
+
+
+def marts_snapshot(project: Project) -> dict[str, list[tuple]]:
+    """Every table of the marts schema with all its rows, in a stable order."""
+    tables = [
+        name
+        for (name,) in project.query(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'marts' ORDER BY table_name"
+        )
+    ]
+    return {name: project.query(f"SELECT * FROM marts.{name} ORDER BY ALL") for name in tables}
+
+
+def days_in(project: Project, table: str, column: str) -> list[str]:
+    rows = project.query(f"SELECT DISTINCT {column}::VARCHAR FROM {table} ORDER BY 1")
+    return [day for (day,) in rows]
+
+
+# The marts whose days are easy to state: transaction, day and reconciliation grain.
+DAY_MARTS = {
+    "mart_bnpl_transactions": "transaction_date",
+    "mart_bnpl_daily_kpis": "transaction_date",
+    "mart_bnpl_reconciliation": "reconciliation_date",
+}
+
+
+def published_days(project: Project) -> dict[str, list[str]]:
+    """{mart: the days it holds} for DAY_MARTS."""
+    return {mart: days_in(project, f"marts.{mart}", column) for mart, column in DAY_MARTS.items()}
+
+
+def staged_days(project: Project) -> list[str]:
+    return days_in(project, "staging.stg_simtom__transactions", "transaction_date")
+
+
+def test_a_failing_gate_leaves_the_marts_as_they_were(project: Project) -> None:
+    clean = project.run_job("daily", None, "2024-11-26")
+    assert clean.returncode == 0, clean.tail()
+    # A passing run publishes its days to the marts.
+    first_days = ["2024-11-25", "2024-11-26"]
+    assert staged_days(project) == first_days
+    assert published_days(project) == dict.fromkeys(DAY_MARTS, first_days)
+    before = marts_snapshot(project)
+    assert len(before) >= 9 and all(before.values()), {k: len(v) for k, v in before.items()}
+
+    bad = project.run_job(
+        "daily", None, "2024-11-28", TAP_SIMTOM_BNPL_STREAM_MAPS=json.dumps(SKIP_A_DAY)
+    )
+    assert bad.returncode != 0, bad.tail()
+    assert [ok for (ok,) in project.query("SELECT success FROM quality.gate_runs")] == [
+        True,
+        False,
+    ]
+
+    # Staging got the new day, so the gate had it to check; the marts did not change at all.
+    assert staged_days(project) == [*first_days, "2024-11-28"]
+    after = marts_snapshot(project)
+    assert sorted(after) == sorted(before)
+    for table, rows in before.items():
+        assert after[table] == rows, f"marts.{table} changed although the gate failed"
+
+    # Once the missing day is extracted again, the next passing run publishes the days the
+    # gate held back together with its own.
+    project.extract_load(SKIPPED_DAY, SKIPPED_DAY, "--full-refresh", "--no-state-update")
+    fixed = project.run_job("daily", None, "2024-11-29")
+    assert fixed.returncode == 0, fixed.tail()
+    all_days = [*first_days, SKIPPED_DAY, "2024-11-28", "2024-11-29"]
+    assert staged_days(project) == all_days
+    assert published_days(project) == dict.fromkeys(DAY_MARTS, all_days)

@@ -1,9 +1,10 @@
 """The production job on BigQuery, run for real against the local BigQuery emulator.
 
 `meltano run daily-bigquery` in the prod environment: the tap against the local simtom
-server, target-bigquery with prod's load method and settings, dbt-bigquery build, the
-quality gate on BigQuery. Only the BigQuery service is emulated (PyPI local-bigquery on
-DuckDB); the hook in emulator_hook/ points the plugins' Google clients at it.
+server, target-bigquery with prod's load method and settings, the load check, dbt-bigquery
+building staging, the quality gate on BigQuery, then dbt-bigquery building the marts. Only
+the BigQuery service is emulated (PyPI local-bigquery on DuckDB); the hook in emulator_hook/
+points the plugins' Google clients at it.
 """
 
 from __future__ import annotations
@@ -158,6 +159,51 @@ def test_daily_bigquery_job_then_incremental_run(
     )
     assert [str(r["first_checked_day"]) for r in gate_runs][-1] > FIRST_END
     assert str(gate_runs[-1]["last_checked_day"]) == SECOND_END
+
+
+def marts_snapshot(project: BigQueryProject) -> dict[str, list[str]]:
+    """Every table of bnpl_marts with all its rows (as sorted JSON lines)."""
+    return {
+        table: sorted(
+            json.dumps(row, sort_keys=True, default=str)
+            for row in project.bq.query(f"select * from bnpl_marts.{table}")
+        )
+        for table in project.bq.tables("bnpl_marts")
+    }
+
+
+def test_a_failing_gate_leaves_the_bigquery_marts_as_they_were(
+    bq_project: BigQueryProject,
+) -> None:
+    run = bq_project.run_job("daily-bigquery", "2024-11-25", "2024-11-26")
+    assert run.returncode == 0, run.tail()
+    before = marts_snapshot(bq_project)
+    assert len(before) >= 9 and all(before.values()), {k: len(v) for k, v in before.items()}
+
+    # The tap's stream maps drop a day, as in tests/test_job_gate.py: only the gate notices.
+    skipped = "2024-11-27"
+    skip_a_day = {
+        "transactions": {"__filter__": f"transaction_date != '{skipped}'"},
+        "extraction_log": {"__filter__": f"extraction_date != '{skipped}'"},
+    }
+    bad = bq_project.run_job(
+        "daily-bigquery", None, "2024-11-28", TAP_SIMTOM_BNPL_STREAM_MAPS=json.dumps(skip_a_day)
+    )
+    assert bad.returncode != 0, bad.tail()
+    gate_runs = bq_project.bq.query("select success from bnpl_quality.gate_runs")
+    assert sorted(r["success"] for r in gate_runs) == [False, True]
+
+    # Staging got the new day for the gate to check; the marts did not change at all.
+    staged = bq_project.bq.per_day(
+        "select transaction_date as day, count(*) as n "
+        "from bnpl_staging.stg_simtom__transactions group by 1 order by 1"
+    )
+    assert list(staged) == ["2024-11-25", "2024-11-26", "2024-11-28"]
+    after = marts_snapshot(bq_project)
+    assert sorted(after) == sorted(before)
+    for table, rows in before.items():
+        assert after[table] == rows, f"bnpl_marts.{table} changed although the gate failed"
+    assert list(mart_per_day(bq_project)) == ["2024-11-25", "2024-11-26"]
 
 
 def test_check_load_fails_a_load_that_target_bigquery_reported_as_done(

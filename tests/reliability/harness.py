@@ -40,8 +40,9 @@ RUN_SCOPED_KEYS = ("extraction_key", "quarantine_key")  # `<run_id>:...`: new in
 # What the tests call the job's steps; a step not named here is called by its command.
 STEP_PHASES = {
     "load-check:preflight-duckdb": "preflight",
-    "dbt-duckdb:build": "dbt build",
+    "dbt-duckdb:build-staging": "dbt build-staging",
     "quality:gate": "quality gate",
+    "dbt-duckdb:build-marts": "dbt build-marts",
 }
 BLOCK_DONE = "Block run completed"
 

@@ -102,7 +102,7 @@ def test_plain_meltano_runs_at_once_leave_state_intact(
     with SimtomServer(host="127.0.0.1", port=0, pace_seconds=0.0) as server:
         project = isolated_project(tmp_path, server.url, api_key)
         first = start_job(project, "run-plain-first", job_command(locked=False))
-        assert first.wait_for_phase("dbt build", timeout=600), first.output[-3000:]
+        assert first.wait_for_phase("dbt build-staging", timeout=600), first.output[-3000:]
         second = start_job(project, "run-plain-second", job_command(locked=False))
         second_code = second.wait()
         overlapped = first.proc.poll() is None or phase_of(second.output) != "extract-load"

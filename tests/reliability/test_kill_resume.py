@@ -10,8 +10,8 @@ is left to finish:
   new day: while the tap holds a day, writes its batch files, or the loader commits them.
   Every kill is a `kill -9` of the `meltano run` process group (meltano, the tap, the
   loader); every other one takes the lock wrapper down with it, as a dying machine would.
-- Then three inside the dbt build and the quality gate, at a seeded random moment of the
-  phase's length in the clean run.
+- Then three inside the dbt build of staging, the quality gate and the dbt build of the
+  marts, at a seeded random moment of the phase's length in the clean run.
 
 What each kill hit is measured, not assumed: the phase from the job's log, the days the
 server had sent to that run, the raw rows committed and the bookmark saved when it died.
@@ -57,7 +57,7 @@ pytestmark = [pytest.mark.job, pytest.mark.slow, pytest.mark.reliability]
 
 KILL_SEED = 8
 EXTRACT_LOAD_KILLS = 10
-LATER_KILLS = ("dbt build", "quality gate", "dbt build")
+LATER_KILLS = ("dbt build-staging", "quality gate", "dbt build-marts")
 MAX_RUNS = 24
 PACE_SECONDS = 1.0  # between streamed days
 # Up to 3 paces after the first new day: the server has sent at most two more days, so at
