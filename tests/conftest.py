@@ -204,6 +204,14 @@ class Project:
             "GROUP BY 1 ORDER BY 1"
         )
 
+    def marts_snapshot(self) -> dict[str, list[tuple]]:
+        """Every table of the marts schema with all its rows, in a stable order."""
+        tables = self.query(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'marts' ORDER BY table_name"
+        )
+        return {name: self.query(f"SELECT * FROM marts.{name} ORDER BY ALL") for (name,) in tables}
+
     def execute(self, sql: str, params: list[Any] | None = None) -> None:
         con = duckdb.connect(str(self.duckdb_path))
         try:

@@ -64,18 +64,6 @@ def test_daily_job_exits_non_zero_when_the_gate_fails(project: Project) -> None:
     assert any("missing day" in description for _, description in failures), failures
 
 
-def marts_snapshot(project: Project) -> dict[str, list[tuple]]:
-    """Every table of the marts schema with all its rows, in a stable order."""
-    tables = [
-        name
-        for (name,) in project.query(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_schema = 'marts' ORDER BY table_name"
-        )
-    ]
-    return {name: project.query(f"SELECT * FROM marts.{name} ORDER BY ALL") for name in tables}
-
-
 def days_in(project: Project, table: str, column: str) -> list[str]:
     rows = project.query(f"SELECT DISTINCT {column}::VARCHAR FROM {table} ORDER BY 1")
     return [day for (day,) in rows]
@@ -105,7 +93,7 @@ def test_a_failing_gate_leaves_the_marts_as_they_were(project: Project) -> None:
     first_days = ["2024-11-25", "2024-11-26"]
     assert staged_days(project) == first_days
     assert published_days(project) == dict.fromkeys(DAY_MARTS, first_days)
-    before = marts_snapshot(project)
+    before = project.marts_snapshot()
     assert len(before) >= 9 and all(before.values()), {k: len(v) for k, v in before.items()}
 
     bad = project.run_job(
@@ -119,7 +107,7 @@ def test_a_failing_gate_leaves_the_marts_as_they_were(project: Project) -> None:
 
     # Staging got the new day, so the gate had it to check; the marts did not change at all.
     assert staged_days(project) == [*first_days, "2024-11-28"]
-    after = marts_snapshot(project)
+    after = project.marts_snapshot()
     assert sorted(after) == sorted(before)
     for table, rows in before.items():
         assert after[table] == rows, f"marts.{table} changed although the gate failed"

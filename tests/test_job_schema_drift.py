@@ -1,8 +1,9 @@
 """Schema drift upstream, through the real daily job against the local server.
 
 A renamed required field must stop the job on one line, keep the bookmark on the last good
-day and load that day on a plain rerun once the field is back; a new field must travel all
-the way to staging, with the quality gate naming it in a warning.
+day and the marts as they were, and load that day on a plain rerun once the field is back;
+a new field must travel all the way to staging, with the quality gate naming it in a
+warning.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def test_a_renamed_field_stops_the_job_and_a_rerun_loads_the_days(
     good = project.run_job("daily", None, "2024-11-26", **VOLUME)
     assert good.returncode == 0, good.tail()
     assert bookmark(project) == "2024-11-26"
+    published = project.marts_snapshot()
 
     simtom_server.set_faults(Faults(rename_field={"amount": "amount_usd"}))
     failed = project.run_job("daily", None, "2024-11-28", **VOLUME)
@@ -47,6 +49,7 @@ def test_a_renamed_field_stops_the_job_and_a_rerun_loads_the_days(
         "SELECT extraction_date::VARCHAR, reason, count(*) FROM raw.quarantine GROUP BY ALL"
     )
     assert [(day, reason) for day, reason, _ in quarantined] == [("2024-11-27", "missing amount")]
+    assert project.marts_snapshot() == published, "the marts changed although the job failed"
 
     simtom_server.set_faults(Faults())
     rerun = project.run_job("daily", None, "2024-11-28", **VOLUME)
