@@ -39,11 +39,15 @@ RAW_TABLES = {
 }
 
 
-def run_log(project: BigQueryProject, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def run_log(
+    project: BigQueryProject, *args: str, environment: str | None = "prod", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """The CLI as the prod callbacks run it."""
     if not PYTHON.is_file():
         pytest.fail(f"{PYTHON} missing: install the load-check utility first (make install)")
+    chosen = [f"--environment={environment}"] if environment else []
     done = subprocess.run(
-        [str(PYTHON), str(RUN_LOG), "--environment=prod", *args],
+        [str(PYTHON), str(RUN_LOG), *chosen, *args],
         cwd=ROOT,
         env=project.env(**env),
         capture_output=True,
@@ -185,3 +189,19 @@ def test_sweep_marks_a_run_whose_process_is_gone_killed_and_announces_it_once(
         run_log(bq_project, "sweep", **hook)
         assert rows(bq_project) == [killed, airflow_run]
         assert len(webhook.notices) == 1
+
+
+def test_without_an_environment_the_cli_takes_meltano_yml_default_in_the_bigquery_venv(
+    bq_project: BigQueryProject,
+) -> None:
+    # No --environment and no MELTANO_ENVIRONMENT: meltano.yml's default_environment (dev),
+    # read in a venv that has no YAML parser; the warehouse is chosen by its own variable.
+    run_log(
+        bq_project,
+        *("start", "--run-id", "by-hand", "--job", "daily", "--no-pid"),
+        environment=None,
+        MELTANO_ENVIRONMENT="",
+        BNPL_RUN_LOG_WAREHOUSE="bigquery",
+    )
+    (row,) = rows(bq_project)
+    assert (row["run_id"], row["environment"], row["status"]) == ("by-hand", "dev", "running")
