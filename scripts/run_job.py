@@ -9,7 +9,7 @@ failure names its step (`quality:gate`) without reading log text. Meltano keeps 
 extract-load block's state under the same id whether the block runs alone or in the job.
 
 Holding the project lock (scripts/job_lock.py) for the whole run, it first marks `killed`
-the runs of this host whose process is gone (scripts/run_log.py), then records this run in
+the runs of this host whose process is gone (scripts/pipeline_runs/), then records this run in
 pipeline_runs, runs the steps in order until one fails, and records the end: status,
 failing step, exit code, the tail of the step's output, the days and rows loaded. A failed
 run sends the failure notice. The steps' output goes to BNPL_RUN_LOG_DIR/<run id>.log as
@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "orchestrate" / "airflow" / "dags"))
 
 import job_lock  # noqa: E402
 import meltano_project  # noqa: E402
-import run_log  # noqa: E402
+import pipeline_runs  # noqa: E402
 
 
 def _say(message: str) -> None:
@@ -52,9 +52,9 @@ class Recorder:
     """The run log, where a warehouse that cannot be written costs a line, not the run."""
 
     def __init__(self, environment: str) -> None:
-        self.log: run_log.RunLog | None = None
+        self.log: pipeline_runs.RunLog | None = None
         try:
-            self.log = run_log.open_run_log(environment)
+            self.log = pipeline_runs.open_run_log(environment)
         except Exception as exc:
             self._failed("open the run log", exc)
 
@@ -95,8 +95,8 @@ def run(job: str, environment: str, wait: float) -> int:
         recorder = Recorder(environment)
         recorder.call("mark killed runs", "sweep")
         run_id = str(uuid.uuid4())
-        output = run_log.log_dir() / f"{run_id}.log"
-        record = run_log.Run(run_id, job, environment, log_file=str(output))
+        output = pipeline_runs.log_dir() / f"{run_id}.log"
+        record = pipeline_runs.Run(run_id, job, environment, log_file=str(output))
         recorder.call("record the start", "start", record)
         _say(f"run {run_id} of job {job} ({environment}); output in {output}")
         exit_code, failing = 0, None
@@ -117,7 +117,7 @@ def run(job: str, environment: str, wait: float) -> int:
         record.status = "killed" if signals_seen else "failed" if failing else "success"
         record.failing_step = failing.command if failing else None
         record.exit_code = exit_code
-        record.error_tail = run_log.read_tail(output) if failing else None
+        record.error_tail = pipeline_runs.read_tail(output) if failing else None
         recorder.call("record the end", "finish", record)
         where = f" at step `{record.failing_step}`" if failing else ""
         _say(f"run {run_id}: {record.status}{where} (exit code {exit_code})")

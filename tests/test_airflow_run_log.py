@@ -69,6 +69,7 @@ def test_dag_runs_are_recorded_and_a_failed_task_notifies_once(tmp_path: Path) -
     (project / "step.py").write_text(STEP)
     for script in ("job_lock.py", "run_log.py"):
         shutil.copy2(ROOT / "scripts" / script, project / "scripts" / script)
+    shutil.copytree(ROOT / "scripts" / "pipeline_runs", project / "scripts" / "pipeline_runs")
     warehouse = tmp_path / "bnpl.duckdb"
     with WebhookReceiver() as webhook:
         env = {

@@ -25,11 +25,13 @@ every step, e.g. TAP_SIMTOM_BNPL_START_DATE for a backfill range), `state_id_suf
 that run's state apart from the schedule's) and `full_refresh` (ignore saved state).
 
 Every DAG run is recorded in the warehouse's pipeline_runs by the project's run log
-(scripts/run_log.py, run with the project venv's Python: Airflow's venv has no DuckDB or
-Google client): each task's start records the run as running and its step, the last task's
-success ends it `success`, and a task that fails for good (no retry left) ends it `failed`
-with the step, exit code and the tail of the step's output, which also sends the failure
-notice to BNPL_FAILURE_WEBHOOK_URL. A project without scripts/run_log.py records nothing.
+(the CLI scripts/run_log.py over scripts/pipeline_runs/, run with a Python that can write
+the warehouse: the project venv's for DuckDB, the load-check utility's for BigQuery;
+Airflow's venv has neither DuckDB nor the Google client): each task's start records the run
+as running and its step, the last task's success ends it `success`, and a task that fails
+for good (no retry left) ends it `failed` with the step, exit code and the tail of the
+step's output, which also sends the failure notice to BNPL_FAILURE_WEBHOOK_URL. A project
+without scripts/run_log.py records nothing.
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ POOL = os.environ.get("MELTANO_DAG_POOL", "meltano_project")
 LOCK_WAIT_SECONDS = float(os.environ.get("MELTANO_DAG_LOCK_WAIT", "1800"))
 JOB_LOCK = Path("scripts") / "job_lock.py"
 RUN_LOG = Path("scripts") / "run_log.py"
+RUN_LOG_PACKAGE = Path("scripts") / "pipeline_runs"
 
 
 def lock_command(project_root: Path) -> str:
@@ -99,15 +102,20 @@ def lock_command(project_root: Path) -> str:
 
 
 def run_log_module(project_root: Path) -> Any | None:
-    """The project's scripts/run_log.py as a module (None: the project records no runs).
+    """The project's run log package, scripts/pipeline_runs (None: the project has no
+    scripts/run_log.py and records no runs).
 
     Only its stdlib parts run here; the warehouse is written by its CLI in another venv."""
-    script = project_root / RUN_LOG
-    if not script.is_file():
+    package = project_root / RUN_LOG_PACKAGE
+    if not (project_root / RUN_LOG).is_file() or not package.is_dir():
         return None
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("project_run_log", script)
+    spec = importlib.util.spec_from_file_location(
+        "project_pipeline_runs",
+        package / "__init__.py",
+        submodule_search_locations=[str(package)],
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)  # type: ignore[union-attr]
