@@ -114,10 +114,6 @@ def test_dbt_build_passes_on_a_week_and_exports_the_training_set(project: Projec
     assert len(unit_tests) >= 4
     assert len(data_tests) >= 100
     for singular in (
-        "assert_amount_equals_product_price",
-        "assert_first_payment_is_quarter_of_amount",
-        "assert_missed_payment_days_only_for_defaults",
-        "assert_risk_level_matches_risk_score_band",
         "assert_reconciliation_balanced",
         "assert_ml_features_history_strictly_earlier",
     ):

@@ -210,6 +210,35 @@ WHERE ABS(first_payment_amount - amount * 0.25) > 0.0100001""",
         )
     )
     add(
+        ex.UnexpectedRowsExpectation(
+            description=(
+                "risk_level is the band of risk_score "
+                "(<0.3 low, <0.6 medium, <0.8 high, else very_high)"
+            ),
+            unexpected_rows_query="""SELECT transaction_key, risk_score, risk_level
+FROM {batch}
+WHERE risk_level IS NULL
+   OR risk_level <> CASE
+        WHEN risk_score < 0.3 THEN 'low'
+        WHEN risk_score < 0.6 THEN 'medium'
+        WHEN risk_score < 0.8 THEN 'high'
+        ELSE 'very_high'
+      END""",
+            meta=_meta(CRITICAL, "risk_level"),
+        )
+    )
+    add(
+        ex.UnexpectedRowsExpectation(
+            description="days_to_first_missed_payment is set exactly when will_default",
+            unexpected_rows_query="""SELECT transaction_key, will_default,
+       days_to_first_missed_payment
+FROM {batch}
+WHERE (will_default AND days_to_first_missed_payment IS NULL)
+   OR (NOT will_default AND days_to_first_missed_payment IS NOT NULL)""",
+            meta=_meta(CRITICAL, "days_to_first_missed_payment"),
+        )
+    )
+    add(
         ex.ExpectColumnValuesToBeInSet(
             column="installment_count",
             value_set=list(INSTALLMENT_COUNTS),

@@ -93,6 +93,49 @@ def test_negative_amount_fails(gate, clean_week):
     assert run[:2] == ("FAIL", False)
 
 
+# The business rules of simtom's records live only here (dbt keeps the structural rules):
+# each breaks on one row and fails the gate on its own, as critical.
+@pytest.mark.parametrize(
+    ("update", "rule"),
+    [
+        ("product_price = product_price + 1", "amount equals product_price"),
+        (
+            "first_payment_amount = first_payment_amount + 0.05",
+            "first_payment_amount is 25% of amount within a cent",
+        ),
+        (
+            "risk_score = 0.2, risk_level = 'medium'",
+            "risk_level is the band of risk_score",
+        ),
+        (
+            "risk_score = 0.8, risk_level = 'high'",
+            "risk_level is the band of risk_score",
+        ),
+        (
+            "will_default = false, days_to_first_missed_payment = 14",
+            "days_to_first_missed_payment is set exactly when will_default",
+        ),
+        (
+            "will_default = true, days_to_first_missed_payment = NULL",
+            "days_to_first_missed_payment is set exactly when will_default",
+        ),
+    ],
+    ids=["price", "first_payment", "band_low", "band_very_high", "missed_days", "no_missed_days"],
+)
+def test_a_broken_business_rule_fails_the_gate(gate, clean_week, update, rule):
+    execute(
+        clean_week,
+        f"UPDATE raw.transactions SET {update} WHERE transaction_key = '20241127-000003'",
+    )
+    build_staging(clean_week)
+    outcome = gate()
+    assert outcome.verdict == FAIL and outcome.exit_code == 1
+    assert failed(outcome) == {rule}
+    (bad,) = [o for o in outcome.outcomes if not o.success]
+    assert bad.severity == "critical" and bad.suite == "bnpl_business_rules"
+    assert [row["transaction_key"] for row in bad.observed["examples"]] == ["20241127-000003"]
+
+
 def test_missing_day_fails(gate, clean_week):
     execute(
         clean_week,
