@@ -1,4 +1,11 @@
-"""Value domains of simtom's BNPL records, taken from real captures (shared/simtom).
+"""Value domains of simtom's BNPL records: value sets from the repository's dbt seed,
+weights and distributions (server-only facts, from simtom's real captures) here.
+
+The value set of every enumerated field comes from ``transform/seeds/simtom_allowed_values.csv``
+(the one home of simtom's allowed values, which dbt tests against too), read from this
+package's place in the repository: simtom-local is a repository-internal development package,
+installed editable (``pip install -e ./simtom-local``). Each weighted table below names values
+of its field; a value the seed does not list stops the import with an error naming both.
 
 Risk scenarios and their mix (weights): ``low_risk_purchase`` 60, ``impulse_purchase`` 20,
 ``credit_stretched`` 15, ``high_risk_behavior`` 5. Each scenario fixes its behavioural fields
@@ -19,9 +26,48 @@ of the installments after the first, and null unless ``will_default``.
 
 from __future__ import annotations
 
+import csv
 from itertools import accumulate
+from pathlib import Path
 
 TABLE_SIZE = 1000
+ALLOWED_VALUES_CSV = (
+    Path(__file__).resolve().parents[2] / "transform" / "seeds" / "simtom_allowed_values.csv"
+)
+
+
+def allowed_values(path: Path = ALLOWED_VALUES_CSV) -> dict[str, frozenset[str]]:
+    """{simtom field: its allowed values as text} from the seed CSV (columns field,value)."""
+    if not path.is_file():
+        raise RuntimeError(
+            f"allowed values: {path} not found (simtom-local reads simtom's value sets from "
+            "the repository's dbt seed; install it editable from the repository)"
+        )
+    allowed: dict[str, set[str]] = {}
+    with path.open(newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            allowed.setdefault(row["field"], set()).add(row["value"])
+    return {field: frozenset(values) for field, values in allowed.items()}
+
+
+ALLOWED = allowed_values()
+
+
+def allowed(field: str, values: tuple) -> tuple:
+    """``values`` unchanged once each is in the seed's set for ``field`` (compared as text)."""
+    known = ALLOWED.get(field, frozenset())
+    for value in values:
+        if str(value) not in known:
+            raise ValueError(
+                f"{field}: {value!r} is not in {ALLOWED_VALUES_CSV.name} "
+                f"(expected one of {', '.join(sorted(known)) or 'no listed value'})"
+            )
+    return values
+
+
+def weighted(field: str, weights: dict) -> tuple:
+    """A draw table (see ``table``) over the keys of ``weights``, each checked against the seed."""
+    return table(allowed(field, tuple(weights)), tuple(weights.values()))
 
 
 def table(values: tuple, weights: tuple[float, ...]) -> tuple:
@@ -42,6 +88,7 @@ def table(values: tuple, weights: tuple[float, ...]) -> tuple:
 
 RISK_BANDS = ((0.30, "low"), (0.60, "medium"), (0.80, "high"))
 VERY_HIGH = "very_high"
+allowed("risk_level", (*(level for _, level in RISK_BANDS), VERY_HIGH))
 
 
 def risk_level(score: float) -> str:
@@ -52,8 +99,15 @@ def risk_level(score: float) -> str:
     return VERY_HIGH
 
 
-SCENARIOS = ("low_risk_purchase", "impulse_purchase", "credit_stretched", "high_risk_behavior")
-SCENARIO_TABLE = table(SCENARIOS, (60, 20, 15, 5))
+# simtom's scenario mix; the gate's mix check reads it from here too.
+SCENARIO_WEIGHTS = {
+    "low_risk_purchase": 60,
+    "impulse_purchase": 20,
+    "credit_stretched": 15,
+    "high_risk_behavior": 5,
+}
+SCENARIOS = allowed("risk_scenario", tuple(SCENARIO_WEIGHTS))
+SCENARIO_TABLE = weighted("risk_scenario", SCENARIO_WEIGHTS)
 # Added to a customer's base risk; hundredths so sums keep simtom's float artefacts.
 SCENARIO_RISK = {
     "low_risk_purchase": 0.0,
@@ -75,20 +129,29 @@ SCENARIO_BEHAVIOUR = {
     "high_risk_behavior": (("very_fast",), (0, 29), (30, 119)),
 }
 
-INSTALLMENT_COUNTS = (4, 6)
-INSTALLMENT_TABLE = table(INSTALLMENT_COUNTS, (70, 30))
+for speeds, _, _ in SCENARIO_BEHAVIOUR.values():
+    allowed("checkout_speed", speeds)
+allowed("purchase_context", tuple(PURCHASE_CONTEXT.values()))
+
+INSTALLMENT_TABLE = weighted("installment_count", {4: 70, 6: 30})
 PAYMENT_INTERVAL_DAYS = 14  # bi_weekly
 
-AGE_BRACKETS = ("18-24", "25-34", "35-44", "45-54", "55+")
-AGE_TABLE = table(AGE_BRACKETS, (18, 30, 22, 16, 14))
-INCOME_BRACKETS = ("<25k", "25k-50k", "50k-75k", "75k-100k", "100k+")
-INCOME_TABLE = table(INCOME_BRACKETS, (15, 27, 24, 18, 16))
-CREDIT_SCORE_RANGES = ("poor", "fair", "good", "excellent")
-CREDIT_TABLE = table(CREDIT_SCORE_RANGES, (16, 30, 36, 18))
-VERIFICATION_LEVELS = ("verified", "partial", "unverified")
-VERIFICATION_TABLE = table(VERIFICATION_LEVELS, (65, 22, 13))
-ADDRESS_STABILITY = ("stable", "new", "frequent_mover")
-ADDRESS_TABLE = table(ADDRESS_STABILITY, (60, 21, 19))
+AGE_TABLE = weighted(
+    "customer_age_bracket", {"18-24": 18, "25-34": 30, "35-44": 22, "45-54": 16, "55+": 14}
+)
+INCOME_TABLE = weighted(
+    "customer_income_bracket",
+    {"<25k": 15, "25k-50k": 27, "50k-75k": 24, "75k-100k": 18, "100k+": 16},
+)
+CREDIT_TABLE = weighted(
+    "customer_credit_score_range", {"poor": 16, "fair": 30, "good": 36, "excellent": 18}
+)
+VERIFICATION_TABLE = weighted(
+    "customer_verification_level", {"verified": 65, "partial": 22, "unverified": 13}
+)
+ADDRESS_TABLE = weighted(
+    "customer_address_stability", {"stable": 60, "new": 21, "frequent_mover": 19}
+)
 MAX_TENURE_DAYS = 730
 
 CUSTOMER_RISK = {
@@ -149,27 +212,28 @@ CATEGORIES = {
         (8.0, 80.0),
     ),
 }
-CATEGORY_NAMES = tuple(CATEGORIES)
-CATEGORY_TABLE = table(CATEGORY_NAMES, tuple(spec[0] for spec in CATEGORIES.values()))
-PRODUCT_RISK = ("low", "medium", "high")
-PRODUCT_RISK_TABLE = table(PRODUCT_RISK, (50, 34, 16))
+CATEGORY_TABLE = weighted("product_category", {name: spec[0] for name, spec in CATEGORIES.items()})
+for _, subcategories, brands, _ in CATEGORIES.values():
+    allowed("product_subcategory", subcategories)
+    allowed("product_brand", brands)
+PRODUCT_RISK_TABLE = weighted("product_risk_category", {"low": 50, "medium": 34, "high": 16})
 BNPL_ELIGIBLE_SHARE = 0.7
 CATALOG_SIZE = 5000
 
-DEVICE_TYPES = ("mobile", "desktop", "tablet")
-DEVICE_TYPE_TABLE = table(DEVICE_TYPES, (48, 38, 14))
+DEVICE_TYPE_TABLE = weighted("device_type", {"mobile": 48, "desktop": 38, "tablet": 14})
 DEVICE_OS_TABLE = {
-    "mobile": table(("Android", "iOS"), (68, 32)),
-    "desktop": table(("Windows", "macOS", "Linux"), (73, 22, 5)),
-    "tablet": table(("iOS", "Android"), (60, 40)),
+    "mobile": weighted("device_os", {"Android": 68, "iOS": 32}),
+    "desktop": weighted("device_os", {"Windows": 73, "macOS": 22, "Linux": 5}),
+    "tablet": weighted("device_os", {"iOS": 60, "Android": 40}),
 }
 DEVICE_TRUSTED_SHARE = 0.96
 DEVICE_NUMBER_TABLE = table((1, 2), (45, 55))
 PAYMENT_METHOD_NUMBER_TABLE = table((1, 2, 3), (27, 40, 33))
 
-PAYMENT_PROVIDERS = ("klarna", "afterpay", "affirm", "sezzle")
-PROVIDER_TABLE = table(PAYMENT_PROVIDERS, (31, 25, 23, 21))
-CREDIT_LIMITS = (500, 1000, 1500, 2500, 5000)
+PROVIDER_TABLE = weighted(
+    "payment_provider", {"klarna": 31, "afterpay": 25, "affirm": 23, "sezzle": 21}
+)
+CREDIT_LIMITS = allowed("payment_credit_limit", (500, 1000, 1500, 2500, 5000))
 # Better credit, higher limits.
 CREDIT_LIMIT_TABLE = {
     "poor": table(CREDIT_LIMITS, (45, 25, 15, 10, 5)),
@@ -186,4 +250,4 @@ NEW_CUSTOMER_SHARE = 0.3  # of transactions, once a response has customers
 # Returning customers are drawn from the most recent ids: this many times the memory.
 RETURNING_WINDOW = 1.25
 
-GENERATOR_NAME = "BNPLGenerator"
+(GENERATOR_NAME,) = allowed("_generator", ("BNPLGenerator",))

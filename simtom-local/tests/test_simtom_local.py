@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import itertools
 import json
 import os
@@ -215,6 +216,37 @@ def test_seeded_body_alone_is_byte_identical_and_unseeded_is_random(server):
 
 
 # --- record contents ------------------------------------------------------------------------
+
+
+SEED = Path(__file__).resolve().parents[2] / "transform" / "seeds" / "simtom_allowed_values.csv"
+
+
+def test_every_enumerated_value_the_server_emits_is_in_the_seed(server):
+    # The seed is the one home of simtom's value sets (dbt tests against it too).
+    seeded: dict[str, set[str]] = defaultdict(set)
+    with SEED.open(newline="") as f:
+        for row in csv.DictReader(f):
+            seeded[row["field"]].add(row["value"])
+    enumerated = [
+        "currency", "status", "risk_scenario", "risk_level", "installment_count",
+        "payment_frequency", "purchase_context", "checkout_speed", "customer_age_bracket",
+        "customer_income_bracket", "customer_credit_score_range", "customer_verification_level",
+        "customer_address_stability", "product_category", "product_subcategory",
+        "product_brand", "product_risk_category", "device_type", "device_os",
+        "payment_provider", "payment_type", "payment_credit_limit", "_generator",
+    ]  # fmt: skip
+    assert set(seeded) == set(enumerated)
+    records = records_of(post(server, {**WEEK, "base_daily_volume": 600}))
+    assert len(records) > 3000
+    for field in enumerated:
+        emitted = {str(r[field]) for r in records}
+        assert emitted <= seeded[field], (field, emitted - seeded[field])
+
+
+def test_a_weighted_value_the_seed_does_not_list_is_refused():
+    with pytest.raises(ValueError, match=r"^device_os: 'BeOS' is not in simtom_allowed_values"):
+        simtom_domains.weighted("device_os", {"iOS": 1, "BeOS": 1})
+    assert set(simtom_domains.weighted("device_os", {"iOS": 1, "Linux": 3})) == {"iOS", "Linux"}
 
 
 def test_records_follow_the_business_rules(server):

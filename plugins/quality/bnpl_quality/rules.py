@@ -1,41 +1,15 @@
-"""What the simtom contract (shared/simtom/CONTRACT.md and its captures) promises."""
+"""What the gate expects of simtom's records beyond dbt's structural tests."""
 
 from __future__ import annotations
 
-# Value sets of the enumerated fields: named in CONTRACT.md or fixed by the generator's
-# scenario logic and seen in the real captures.
-ENUMS: dict[str, tuple[str, ...]] = {
-    "currency": ("USD",),
-    "status": ("completed",),
-    "risk_scenario": (
-        "low_risk_purchase",
-        "impulse_purchase",
-        "credit_stretched",
-        "high_risk_behavior",
-    ),
-    "risk_level": ("low", "medium", "high", "very_high"),
-    "payment_frequency": ("bi_weekly",),
-    "purchase_context": ("normal", "impulse", "rushed"),
-    "checkout_speed": ("normal", "slow", "fast", "very_fast"),
-    "customer_age_bracket": ("18-24", "25-34", "35-44", "45-54", "55+"),
-    "customer_income_bracket": ("<25k", "25k-50k", "50k-75k", "75k-100k", "100k+"),
-    "customer_credit_score_range": ("poor", "fair", "good", "excellent"),
-    "customer_verification_level": ("verified", "partial", "unverified"),
-    "customer_address_stability": ("stable", "new", "frequent_mover"),
-    "product_risk_category": ("low", "medium", "high"),
-    "device_type": ("mobile", "desktop", "tablet"),
-    "_generator": ("BNPLGenerator",),
-}
+from simtom_local.domains import SCENARIO_WEIGHTS
 
-# Captures show 4 and 6; simtom's generator also offers 12 and 24 for orders over $500.
-INSTALLMENT_COUNTS = (4, 6, 12, 24)
-
-# simtom's scenario weights.
+# simtom's scenario mix, as shares, from the local server's model of simtom (one home).
+# Allowed values are not checked here: dbt tests them against the seed
+# simtom_allowed_values in build-staging, which runs before the gate.
 RISK_SCENARIO_MIX = {
-    "low_risk_purchase": 0.60,
-    "impulse_purchase": 0.20,
-    "credit_stretched": 0.15,
-    "high_risk_behavior": 0.05,
+    scenario: weight / sum(SCENARIO_WEIGHTS.values())
+    for scenario, weight in SCENARIO_WEIGHTS.items()
 }
 
 REQUIRED_COLUMNS = (

@@ -18,8 +18,6 @@ from typing import Any
 from bnpl_quality.config import GateConfig
 from bnpl_quality.rules import (
     CRITICAL,
-    ENUMS,
-    INSTALLMENT_COUNTS,
     REQUIRED_COLUMNS,
     RISK_SCENARIO_MIX,
     WARNING,
@@ -210,31 +208,34 @@ WHERE ABS(first_payment_amount - amount * 0.25) > 0.0100001""",
         )
     )
     add(
-        ex.ExpectColumnValuesToBeInSet(
-            column="installment_count",
-            value_set=list(INSTALLMENT_COUNTS),
-            description="installment_count is one of the observed counts",
-            meta=_meta(CRITICAL, "installment_count"),
+        ex.UnexpectedRowsExpectation(
+            description=(
+                "risk_level is the band of risk_score "
+                "(<0.3 low, <0.6 medium, <0.8 high, else very_high)"
+            ),
+            unexpected_rows_query="""SELECT transaction_key, risk_score, risk_level
+FROM {batch}
+WHERE risk_level IS NULL
+   OR risk_level <> CASE
+        WHEN risk_score < 0.3 THEN 'low'
+        WHEN risk_score < 0.6 THEN 'medium'
+        WHEN risk_score < 0.8 THEN 'high'
+        ELSE 'very_high'
+      END""",
+            meta=_meta(CRITICAL, "risk_level"),
         )
     )
     add(
-        ex.ExpectColumnValuesToBeBetween(
-            column="risk_score",
-            min_value=0,
-            max_value=1,
-            description="risk_score is within [0, 1]",
-            meta=_meta(CRITICAL, "risk_score"),
+        ex.UnexpectedRowsExpectation(
+            description="days_to_first_missed_payment is set exactly when will_default",
+            unexpected_rows_query="""SELECT transaction_key, will_default,
+       days_to_first_missed_payment
+FROM {batch}
+WHERE (will_default AND days_to_first_missed_payment IS NULL)
+   OR (NOT will_default AND days_to_first_missed_payment IS NOT NULL)""",
+            meta=_meta(CRITICAL, "days_to_first_missed_payment"),
         )
     )
-    for column, values in ENUMS.items():
-        add(
-            ex.ExpectColumnValuesToBeInSet(
-                column=column,
-                value_set=list(values),
-                description=f"{column} is one of the contract's values",
-                meta=_meta(CRITICAL, column),
-            )
-        )
     add(
         ex.UnexpectedRowsExpectation(
             description="_timestamp falls on transaction_date, inside the extracted window",
@@ -387,10 +388,11 @@ WHERE d.day NOT IN (SELECT {as_date("transaction_date")} FROM {{batch}})
         )
     )
     mix = literal_rows(("risk_scenario", "expected_share"), RISK_SCENARIO_MIX.items())
+    mix_label = "/".join(f"{share:.0%}".rstrip("%") for share in RISK_SCENARIO_MIX.values())
     add(
         ex.UnexpectedRowsExpectation(
             description=(
-                "risk-scenario mix near 60/20/15/5 (within "
+                f"risk-scenario mix near {mix_label} (within "
                 f"{cfg.mix_tolerance:.0%} or four standard errors, whichever is wider)"
             ),
             unexpected_rows_query=f"""WITH expected AS (

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 from bnpl_quality.calendar import date_range
-from bnpl_quality.rules import ENUMS
+from simtom_local.domains import ALLOWED
 from simtom_local.volume import day_count as simtom_day_count
 
 TRANSACTION_COLUMNS = {
@@ -178,20 +178,20 @@ def transaction(rng: random.Random, day: date, ordinal: int, run_id: str, window
         "economic_stress_factor": 0.0,
         "will_default": defaulted,
         "days_to_first_missed_payment": 14 * rng.randrange(1, 4) if defaulted else None,
-        "customer_age_bracket": rng.choice(ENUMS["customer_age_bracket"]),
+        "customer_age_bracket": rng.choice(sorted(ALLOWED["customer_age_bracket"])),
         "customer_tenure_days": rng.randrange(730),
-        "customer_income_bracket": rng.choice(ENUMS["customer_income_bracket"]),
-        "customer_credit_score_range": rng.choice(ENUMS["customer_credit_score_range"]),
-        "customer_verification_level": rng.choice(ENUMS["customer_verification_level"]),
-        "customer_address_stability": rng.choice(ENUMS["customer_address_stability"]),
+        "customer_income_bracket": rng.choice(sorted(ALLOWED["customer_income_bracket"])),
+        "customer_credit_score_range": rng.choice(sorted(ALLOWED["customer_credit_score_range"])),
+        "customer_verification_level": rng.choice(sorted(ALLOWED["customer_verification_level"])),
+        "customer_address_stability": rng.choice(sorted(ALLOWED["customer_address_stability"])),
         "customer_state": "CA",
         "product_category": "electronics",
         "product_subcategory": "headphones",
         "product_brand": "Apple",
         "product_price": price,
         "product_bnpl_eligible": True,
-        "product_risk_category": rng.choice(ENUMS["product_risk_category"]),
-        "device_type": rng.choice(ENUMS["device_type"]),
+        "product_risk_category": rng.choice(sorted(ALLOWED["product_risk_category"])),
+        "device_type": rng.choice(sorted(ALLOWED["device_type"])),
         "device_os": "iOS",
         "device_is_trusted": True,
         "payment_provider": "klarna",

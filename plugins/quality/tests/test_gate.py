@@ -48,7 +48,7 @@ def test_clean_week_passes_and_records_every_result(gate, clean_week, config):
     suites = {o.suite for o in outcome.outcomes}
     assert suites == {"bnpl_business_rules", "bnpl_statistical_patterns"}
     rows, run = results(clean_week, outcome.run_id)
-    assert len(rows) == len(outcome.outcomes) > 30
+    assert len(rows) == len(outcome.outcomes) > 20
     assert all(success for _, _, success, _, _ in rows)
     assert run == ("PASS", True, "2024-11-25..2024-12-01", 7)
     report = config.report_path.read_text()
@@ -91,6 +91,49 @@ def test_negative_amount_fails(gate, clean_week):
     assert len(rows) == len(outcome.outcomes)
     assert next(r for r in rows if not r[2])[1] == "amount is positive"
     assert run[:2] == ("FAIL", False)
+
+
+# The business rules of simtom's records live only here (dbt keeps the structural rules):
+# each breaks on one row and fails the gate on its own, as critical.
+@pytest.mark.parametrize(
+    ("update", "rule"),
+    [
+        ("product_price = product_price + 1", "amount equals product_price"),
+        (
+            "first_payment_amount = first_payment_amount + 0.05",
+            "first_payment_amount is 25% of amount within a cent",
+        ),
+        (
+            "risk_score = 0.2, risk_level = 'medium'",
+            "risk_level is the band of risk_score",
+        ),
+        (
+            "risk_score = 0.8, risk_level = 'high'",
+            "risk_level is the band of risk_score",
+        ),
+        (
+            "will_default = false, days_to_first_missed_payment = 14",
+            "days_to_first_missed_payment is set exactly when will_default",
+        ),
+        (
+            "will_default = true, days_to_first_missed_payment = NULL",
+            "days_to_first_missed_payment is set exactly when will_default",
+        ),
+    ],
+    ids=["price", "first_payment", "band_low", "band_very_high", "missed_days", "no_missed_days"],
+)
+def test_a_broken_business_rule_fails_the_gate(gate, clean_week, update, rule):
+    execute(
+        clean_week,
+        f"UPDATE raw.transactions SET {update} WHERE transaction_key = '20241127-000003'",
+    )
+    build_staging(clean_week)
+    outcome = gate()
+    assert outcome.verdict == FAIL and outcome.exit_code == 1
+    assert failed(outcome) == {rule}
+    (bad,) = [o for o in outcome.outcomes if not o.success]
+    assert bad.severity == "critical" and bad.suite == "bnpl_business_rules"
+    assert [row["transaction_key"] for row in bad.observed["examples"]] == ["20241127-000003"]
 
 
 def test_missing_day_fails(gate, clean_week):
@@ -222,8 +265,8 @@ def test_failed_days_are_checked_again_until_fixed(gate, clean_week):
 def test_risk_mix_and_default_rate_drift(gate, clean_week):
     execute(
         clean_week,
-        "UPDATE raw.transactions SET risk_scenario = 'high_risk_behavior', will_default = TRUE "
-        "WHERE _record_id % 2 = 0",
+        "UPDATE raw.transactions SET risk_scenario = 'high_risk_behavior', will_default = TRUE, "
+        "days_to_first_missed_payment = 14 WHERE _record_id % 2 = 0",
     )
     build_staging(clean_week)
     outcome = gate()
