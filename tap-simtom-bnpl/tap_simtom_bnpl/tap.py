@@ -20,15 +20,22 @@ from singer_sdk.plugin_base import SingerCommand
 
 from tap_simtom_bnpl.batch import BatchFiles, BatchLocationBusy, BatchTarget, parse_batch_config
 from tap_simtom_bnpl.client import SimtomAPIError, SimtomClient
-from tap_simtom_bnpl.extract import DayBatch, RetriesExhausted, RunContext
+from tap_simtom_bnpl.extract import RetriesExhausted, RunContext
 from tap_simtom_bnpl.progress import Progress
 from tap_simtom_bnpl.rejections import RejectedDay, day_problem
+from tap_simtom_bnpl.response import DayBatch
 from tap_simtom_bnpl.settings import CONFIG_SCHEMA, Settings, SettingsError, parse_settings
 from tap_simtom_bnpl.state import DayBookmarks
-from tap_simtom_bnpl.streams import STREAM_TYPES, SimtomStream
-from tap_simtom_bnpl.sync import STREAM_FIELDS, count_days, ordered_days
+from tap_simtom_bnpl.streams import EMIT_ORDER, REPLICATION_KEYS, STREAM_TYPES, SimtomStream
+from tap_simtom_bnpl.sync import count_days, ordered_days
 from tap_simtom_bnpl.windows import pending_windows
-from tap_simtom_bnpl.writer import FastSingerWriter, json_lines, record_lines, stdout_bytes
+from tap_simtom_bnpl.writer import (
+    FastSingerWriter,
+    as_dicts,
+    json_lines,
+    record_lines,
+    stdout_bytes,
+)
 
 if t.TYPE_CHECKING:
     from types import FrameType
@@ -166,7 +173,7 @@ class TapSimtomBnpl(Tap):
         if not selected:
             self.logger.info("No stream is selected: nothing to extract.")
             return
-        bookmarks = DayBookmarks(self.state, selected)
+        bookmarks = DayBookmarks(self.state, REPLICATION_KEYS, selected)
         done_through = bookmarks.done_through()
         if bookmarks.has_bookmarks:
             self.write_message(singer.StateMessage(value=bookmarks.value))
@@ -186,8 +193,7 @@ class TapSimtomBnpl(Tap):
             settings.effective_window_days,
             settings.max_parallel_requests,
         )
-        emitting = [name for name in STREAM_FIELDS if name in selected]
-        ctx.serialize = all(_takes_records_as_they_are(self.streams[name]) for name in emitting)
+        emitting = [name for name in EMIT_ORDER if name in selected]
         counters = {name: self.streams[name].get_record_counter() for name in emitting}
         files = None
         target = self.batch_target
@@ -247,10 +253,10 @@ class TapSimtomBnpl(Tap):
             problem = day_problem(batch, max_share)
             names = emitting if problem is None else [n for n in emitting if n == "quarantine"]
             for name in names:
-                records = STREAM_FIELDS[name](batch)
+                stream = self.streams[name]
+                records = stream.day_records(batch)
                 if not records:
                     continue
-                stream = self.streams[name]
                 for alias, mapped in _mapped_records(stream, records):
                     if files is None:
                         now = dt.datetime.now(dt.timezone.utc)
@@ -278,7 +284,7 @@ class TapSimtomBnpl(Tap):
 
     def iter_stream_records(self, stream_name: str) -> Iterator[dict]:
         """Records of one stream over the configured range (used by Stream.get_records)."""
-        bookmarks = DayBookmarks(self.state, [stream_name])
+        bookmarks = DayBookmarks(self.state, REPLICATION_KEYS, [stream_name])
         ctx = self._run_context()
         with contextlib.closing(self._days(ctx, bookmarks.done_through())) as batches:
             for batch in batches:
@@ -287,7 +293,7 @@ class TapSimtomBnpl(Tap):
                     if stream_name == "quarantine":
                         yield from batch.quarantine
                     raise RejectedDay(problem)
-                yield from STREAM_FIELDS[stream_name](batch)
+                yield from as_dicts(self.streams[stream_name].day_records(batch))
 
 
 def _takes_records_as_they_are(stream: SimtomStream) -> bool:
@@ -307,10 +313,11 @@ def _mapped_records(stream: SimtomStream, records: list) -> list[tuple[str, list
 
     The same transformations as the SDK's per-record path (deselected fields dropped, stream
     maps and flattening applied), done once per day; the plain case is the records as they
-    are (then possibly already serialised).
+    are (structs, encoded as they are).
     """
     if _takes_records_as_they_are(stream):
         return [(stream.name, records)]
+    records = as_dicts(records)
     deselected = stream.deselected_fields()
     if deselected:
         for record in records:
