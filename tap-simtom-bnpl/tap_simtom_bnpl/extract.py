@@ -22,7 +22,7 @@ from tap_simtom_bnpl.client import (
     TransientError,
     backoff_delay,
 )
-from tap_simtom_bnpl.response import DayBatch, ResponseReader, utc_now
+from tap_simtom_bnpl.response import DayBatch, RecordSink, ResponseReader, utc_now
 from tap_simtom_bnpl.windows import ONE_DAY, Window
 
 if t.TYPE_CHECKING:
@@ -44,6 +44,9 @@ class RunContext:
     cancelled: threading.Event = field(default_factory=threading.Event)
     rng: random.Random = field(default_factory=random.Random)
     unknown_fields: set[str] = field(default_factory=set)
+    # What a day's customers and transactions are collected in: a list of the records, or
+    # a container from the output side that encodes them as they come (the tap chooses).
+    new_records: Callable[[], RecordSink] = list
 
     def volume(self, day: dt.date) -> tuple[int, str | None]:
         """Volume to request for `day` and its day type (type only with a volume profile)."""

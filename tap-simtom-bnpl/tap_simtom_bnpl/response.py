@@ -31,13 +31,21 @@ def utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
 
 
+class RecordSink(t.Protocol):
+    """What a day's records are collected in: a list, or an encoder (`RunContext`)."""
+
+    def append(self, record: t.Any, /) -> None: ...
+
+    def __len__(self) -> int: ...
+
+
 @dataclass
 class DayBatch:
     """Everything one complete day contributes to the four streams."""
 
     day: dt.date
-    customers: list[CustomerRecord]
-    transactions: list[TransactionRecord]
+    customers: RecordSink  # of CustomerRecord
+    transactions: RecordSink  # of TransactionRecord
     quarantine: list[dict]
     log: dict
 
@@ -50,9 +58,9 @@ class _DayBuffer:
     id_base: int  # record id of the day's first record: ordinals count from it
     keep: bool  # False for a day a resumed run already has
     key_prefix: str
+    customers: RecordSink
+    transactions: RecordSink
     received: int = 0
-    customers: list[CustomerRecord] = field(default_factory=list)
-    transactions: list[TransactionRecord] = field(default_factory=list)
     quarantine: list[dict] = field(default_factory=list)
 
 
@@ -91,8 +99,16 @@ class ResponseReader:
 
     def _new_buffer(self, day: dt.date) -> _DayBuffer:
         keep = self.skip_through is None or day > self.skip_through
+        new_records = self.ctx.new_records
         return _DayBuffer(
-            day, utc_now(), time.monotonic(), self.next_id, keep, transaction_key_prefix(day)
+            day,
+            utc_now(),
+            time.monotonic(),
+            self.next_id,
+            keep,
+            transaction_key_prefix(day),
+            new_records(),
+            new_records(),
         )
 
     def feed(self, line: bytes) -> list[DayBatch]:

@@ -30,6 +30,7 @@ from tap_simtom_bnpl.streams import EMIT_ORDER, REPLICATION_KEYS, STREAM_TYPES, 
 from tap_simtom_bnpl.sync import count_days, ordered_days
 from tap_simtom_bnpl.windows import pending_windows
 from tap_simtom_bnpl.writer import (
+    EncodedRecords,
     FastSingerWriter,
     as_dicts,
     json_lines,
@@ -155,10 +156,12 @@ class TapSimtomBnpl(Tap):
         self._sync_days(record_limit=dry_run_record_limit)
         return True
 
-    def _run_context(self) -> RunContext:
+    def _run_context(self, encode_early: bool = False) -> RunContext:
+        """`encode_early`: the records go out as they are, so encode them as they come."""
         settings = self.settings
         client = SimtomClient(settings, user_agent=f"{self.name}/{self.plugin_version}")
-        return RunContext(str(uuid.uuid4()), settings, client, self.logger)
+        new_records = EncodedRecords if encode_early else list
+        return RunContext(str(uuid.uuid4()), settings, client, self.logger, new_records=new_records)
 
     def _days(self, ctx: RunContext, done_through: t.Any) -> Iterator[DayBatch]:
         settings = ctx.settings
@@ -180,7 +183,9 @@ class TapSimtomBnpl(Tap):
         for name in selected:
             self.streams[name]._write_schema_message()
 
-        ctx = self._run_context()
+        emitting = [name for name in EMIT_ORDER if name in selected]
+        as_they_are = all(_takes_records_as_they_are(self.streams[name]) for name in emitting)
+        ctx = self._run_context(encode_early=as_they_are)
         total = count_days(settings.start_date, settings.end_date, done_through)
         self.logger.info(
             "Run %s: %s..%s from %s (%d days to extract%s), %d-day windows, %d in flight",
@@ -193,7 +198,6 @@ class TapSimtomBnpl(Tap):
             settings.effective_window_days,
             settings.max_parallel_requests,
         )
-        emitting = [name for name in EMIT_ORDER if name in selected]
         counters = {name: self.streams[name].get_record_counter() for name in emitting}
         files = None
         target = self.batch_target
