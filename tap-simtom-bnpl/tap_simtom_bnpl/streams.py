@@ -7,12 +7,9 @@ stream is used on its own.
 
 from __future__ import annotations
 
-import datetime as dt
 import typing as t
-from collections.abc import Iterator
 
 from singer_sdk import Stream
-from singer_sdk import singerlib as singer
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
@@ -177,20 +174,6 @@ class SimtomStream(Stream):
                 name for name in self.schema["properties"] if not mask[("properties", name)]
             )
         return self._deselected
-
-    def _generate_record_messages(self, record: dict) -> Iterator[singer.RecordMessage]:
-        # The tap writes whole days (TapSimtomBnpl._emit); this serves the SDK's own paths.
-        for name in self.deselected_fields():
-            record.pop(name, None)
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                yield singer.RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped,
-                    version=self._stream_version,
-                    time_extracted=dt.datetime.now(dt.timezone.utc),
-                )
 
     def get_records(self, context: Context | None) -> Iterable[dict]:
         """This stream's records, from a run of the day driver over the configured range."""

@@ -13,10 +13,8 @@ from collections.abc import Iterable, Iterator
 import click
 from singer_sdk import Stream, Tap
 from singer_sdk import singerlib as singer
-from singer_sdk.helpers._batch import SDKBatchMessage
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 from singer_sdk.mapper import SameRecordTransform
-from singer_sdk.plugin_base import SingerCommand
 
 from tap_simtom_bnpl.batch import BatchFiles, BatchLocationBusy, BatchTarget, parse_batch_config
 from tap_simtom_bnpl.client import SimtomAPIError, SimtomClient
@@ -24,6 +22,7 @@ from tap_simtom_bnpl.extract import RetriesExhausted, RunContext
 from tap_simtom_bnpl.progress import Progress
 from tap_simtom_bnpl.rejections import RejectedDay, day_problem
 from tap_simtom_bnpl.response import DayBatch
+from tap_simtom_bnpl.sdk_compat import SDKBatchMessage
 from tap_simtom_bnpl.settings import CONFIG_SCHEMA, Settings, SettingsError, parse_settings
 from tap_simtom_bnpl.state import DayBookmarks
 from tap_simtom_bnpl.streams import EMIT_ORDER, REPLICATION_KEYS, STREAM_TYPES, SimtomStream
@@ -49,15 +48,6 @@ ONE_LINE_ERRORS = (
     BatchLocationBusy,
     RejectedDay,
 )
-
-
-class _OneLineErrorCommand(SingerCommand):
-    def invoke(self, ctx: click.Context) -> t.Any:
-        try:
-            return super().invoke(ctx)
-        except ONE_LINE_ERRORS as exc:
-            self.logger.error("%s", exc)
-            ctx.exit(1)
 
 
 class TapSimtomBnpl(Tap):
@@ -86,8 +76,7 @@ class TapSimtomBnpl(Tap):
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         # Own checks first: they name the setting and the expected value on one line.
         try:
-            self._settings = parse_settings(self.config)
-            self._batch_target = parse_batch_config(self.config.get("batch_config"))
+            self._load_settings()
         except SettingsError as exc:
             self._settings = None
             if raise_errors:
@@ -95,18 +84,22 @@ class TapSimtomBnpl(Tap):
             return [str(exc)]
         return super()._validate_config(raise_errors=raise_errors)
 
-    @property
-    def settings(self) -> Settings:
-        """The validated settings (raises SettingsError when they are invalid)."""
+    def _load_settings(self) -> Settings:
+        """Parse the settings and batch_config once (raises SettingsError when invalid)."""
         if self._settings is None:
             self._settings = parse_settings(self.config)
             self._batch_target = parse_batch_config(self.config.get("batch_config"))
         return self._settings
 
     @property
+    def settings(self) -> Settings:
+        """The validated settings (raises SettingsError when they are invalid)."""
+        return self._load_settings()
+
+    @property
     def batch_target(self) -> BatchTarget | None:
         """Where BATCH mode writes its files; None in RECORD mode."""
-        self.settings  # noqa: B018 - validates batch_config with the other settings
+        self._load_settings()
         return self._batch_target
 
     def discover_streams(self) -> list[Stream]:
@@ -116,11 +109,13 @@ class TapSimtomBnpl(Tap):
     # -- CLI ------------------------------------------------------------------------------
 
     @classmethod
-    def get_singer_command(cls) -> click.Command:
-        """The SDK command, with the tap's known errors reported on one line."""
-        command = super().get_singer_command()
-        command.__class__ = _OneLineErrorCommand
-        return command
+    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
+        """The SDK's run of the tap, with the tap's known errors reported on one line."""
+        try:
+            super().invoke(*args, **kwargs)
+        except ONE_LINE_ERRORS as exc:
+            cls.logger.error("%s", exc)
+            raise SystemExit(1) from None
 
     @classmethod
     def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
@@ -214,15 +209,16 @@ class TapSimtomBnpl(Tap):
             counters.update(
                 {f"{name} batches": self.streams[name].get_batch_counter() for name in emitting}
             )
-        for counter in counters.values():
-            counter.__enter__()
         progress = Progress(self.logger, total)
         try:
-            with contextlib.closing(self._days(ctx, done_through)) as batches:
-                self._emit(batches, emitting, counters, bookmarks, progress, record_limit, files)
+            with contextlib.ExitStack() as open_counters:
+                for counter in counters.values():
+                    open_counters.enter_context(counter)  # logs its count when it closes
+                with contextlib.closing(self._days(ctx, done_through)) as batches:
+                    self._emit(
+                        batches, emitting, counters, bookmarks, progress, record_limit, files
+                    )
         finally:
-            for counter in counters.values():
-                counter.__exit__(None, None, None)
             if files is not None:
                 files.close()
             # Also when a day failed: the fields of the days before it were loaded.
@@ -264,7 +260,8 @@ class TapSimtomBnpl(Tap):
                 for alias, mapped in _mapped_records(stream, records):
                     if files is None:
                         now = dt.datetime.now(dt.timezone.utc)
-                        write(record_lines(alias, mapped, now, stream._stream_version))
+                        # No version: the tap sends no ACTIVATE_VERSION (day bookmarks only).
+                        write(record_lines(alias, mapped, now))
                     elif mapped:
                         url = files.write(alias, batch.day, json_lines(mapped))
                         announced.append(
