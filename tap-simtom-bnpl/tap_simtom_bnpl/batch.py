@@ -28,8 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
-from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
-
+from tap_simtom_bnpl.sdk_compat import BaseBatchFileEncoding, BatchConfig
 from tap_simtom_bnpl.settings import SettingsError
 
 FILE_STEM = "tap-simtom-bnpl-"

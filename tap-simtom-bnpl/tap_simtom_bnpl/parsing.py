@@ -15,63 +15,13 @@ know).
 from __future__ import annotations
 
 import datetime as dt
-import typing as t
 from dataclasses import dataclass
 
 import msgspec
 import orjson
 
-STR, INT, NUM, BOOL = "string", "integer", "number", "boolean"
+from tap_simtom_bnpl.records import BOOL, INT, NUM, RECORD_FIELDS, STR, TransactionRecord
 
-# (field, kind, nullable). Identity fields first so their reason wins; the timestamp first
-# of all so that even a rejected record can be placed on its day.
-RECORD_FIELDS: tuple[tuple[str, str, bool], ...] = (
-    ("_timestamp", STR, False),
-    ("transaction_id", STR, False),
-    ("customer_id", STR, False),
-    ("_record_id", INT, False),
-    ("amount", NUM, False),
-    ("product_id", STR, False),
-    ("device_id", STR, False),
-    ("payment_method_id", STR, False),
-    ("currency", STR, False),
-    ("status", STR, False),
-    ("risk_scenario", STR, False),
-    ("risk_score", NUM, False),
-    ("risk_level", STR, False),
-    ("installment_count", INT, False),
-    ("first_payment_amount", NUM, False),
-    ("payment_frequency", STR, False),
-    ("purchase_context", STR, False),
-    ("checkout_speed", STR, False),
-    ("cart_abandonment_count", INT, False),
-    ("price_comparison_time", INT, False),
-    ("time_on_site_seconds", INT, False),
-    ("credit_utilization", NUM, True),
-    ("economic_stress_factor", NUM, False),
-    ("will_default", BOOL, False),
-    ("days_to_first_missed_payment", INT, True),
-    ("customer_age_bracket", STR, False),
-    ("customer_tenure_days", INT, False),
-    ("customer_income_bracket", STR, False),
-    ("customer_credit_score_range", STR, False),
-    ("customer_verification_level", STR, False),
-    ("customer_address_stability", STR, False),
-    ("customer_state", STR, False),
-    ("product_category", STR, False),
-    ("product_subcategory", STR, False),
-    ("product_brand", STR, False),
-    ("product_price", NUM, False),
-    ("product_bnpl_eligible", BOOL, False),
-    ("product_risk_category", STR, False),
-    ("device_type", STR, False),
-    ("device_os", STR, False),
-    ("device_is_trusted", BOOL, False),
-    ("payment_provider", STR, False),
-    ("payment_type", STR, False),
-    ("payment_credit_limit", INT, False),
-    ("_generator", STR, False),
-)
 _TYPES = {
     STR: frozenset({str}),
     INT: frozenset({int}),
@@ -84,40 +34,17 @@ MAX_LINE_BYTES = 1 << 20
 _MISSING = object()
 _UTC = dt.timezone.utc
 _datetime_from_iso = dt.datetime.fromisoformat
-_PYTHON_TYPES: dict[str, t.Any] = {STR: str, INT: int, NUM: int | float, BOOL: bool}
-# The record as msgspec checks it: every field of its type (nullable ones may be null or
-# absent), no unknown field. Keyword-only, so fields keep RECORD_FIELDS' order; scalars
-# only, so the garbage collector need not track it.
-_SimtomRecord = msgspec.defstruct(
-    "SimtomRecord",
-    [
-        (name, _PYTHON_TYPES[kind] | None, None) if nullable else (name, _PYTHON_TYPES[kind])
-        for name, kind, nullable in RECORD_FIELDS
-    ],
-    kw_only=True,
-    forbid_unknown_fields=True,
-    gc=False,
-)
-SimtomRecord: t.TypeAlias = _SimtomRecord  # type: ignore[valid-type]
-_decode = msgspec.json.Decoder(_SimtomRecord).decode
-_asdict = msgspec.structs.asdict
-
-
-def as_record(decoded: SimtomRecord, stamp: str) -> dict:
-    """A decoded record as a dict in RECORD_FIELDS' order, `_timestamp` in RFC 3339."""
-    record = _asdict(decoded)
-    record["_timestamp"] = stamp
-    return record
+_decode = msgspec.json.Decoder(TransactionRecord).decode
 
 
 @dataclass(slots=True)  # not frozen: slower to create, and one is made per record
 class Parsed:
-    """A valid record: its simtom fields (typed; `_timestamp` in RFC 3339) and its day."""
+    """A valid record: its simtom fields (typed; `_timestamp` in RFC 3339, extra_fields
+    set) and its day."""
 
-    record: dict
+    record: TransactionRecord
     day: dt.date
     record_id: int
-    extra_fields: str | None = None  # JSON object of the fields the tap does not know
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,16 +107,16 @@ class LineParser:
         """Parse one line (without its newline). Blank lines return None."""
         fast = self.decode(line)
         if fast is not None:
-            decoded, stamp, day = fast
-            return Parsed(as_record(decoded, stamp), day, decoded._record_id)
+            record, day = fast
+            return Parsed(record, day, record._record_id)
         return self.parse_other(line)
 
-    def decode(self, line: bytes) -> tuple[SimtomRecord, str, dt.date] | None:
-        """The common case: a well-formed valid line as (record, RFC 3339 timestamp, day).
+    def decode(self, line: bytes) -> tuple[TransactionRecord, dt.date] | None:
+        """The common case: a well-formed valid line as (record, its day).
 
         Types are checked by msgspec, only the values' ranges remain. None means the line
         needs `parse_other`, which words why it is refused (or accepts what msgspec is
-        stricter about). The record's `_timestamp` is still simtom's text.
+        stricter about).
         """
         if line[:6] == b"data: " and len(line) <= MAX_LINE_BYTES:
             try:
@@ -206,12 +133,15 @@ class LineParser:
                             _datetime_from_iso(value)  # validates; zone-less means UTC
                         except ValueError:
                             return None
-                        return decoded, value + "+00:00", day
+                        decoded._timestamp = value + "+00:00"
+                        decoded.extra_fields = None
+                        return decoded, day
                 try:
-                    stamp, day = self.timestamps.parse(value)
+                    decoded._timestamp, day = self.timestamps.parse(value)
                 except ValueError:
                     return None
-                return decoded, stamp, day
+                decoded.extra_fields = None
+                return decoded, day
         return None
 
     def parse_other(self, line: bytes) -> Parsed | Rejected | None:
@@ -284,4 +214,6 @@ class LineParser:
         if record_id < 0:
             return Rejected(f"_record_id is negative: {record_id}", day)
         record["_timestamp"] = stamp
-        return Parsed(record, day, record_id, extra_fields)
+        parsed = TransactionRecord(**record)
+        parsed.extra_fields = extra_fields
+        return Parsed(parsed, day, record_id)

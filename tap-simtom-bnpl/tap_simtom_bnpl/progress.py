@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from tap_simtom_bnpl.extract import DayBatch
+from tap_simtom_bnpl.response import DayBatch
 
 LONG_RANGE_DAYS = 7
 

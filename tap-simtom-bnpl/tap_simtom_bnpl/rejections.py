@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tap_simtom_bnpl.extract import DayBatch
 from tap_simtom_bnpl.parsing import reason_kind
+from tap_simtom_bnpl.response import DayBatch
 
 
 class RejectedDay(Exception):

@@ -14,26 +14,25 @@ import typing as t
 
 from tap_simtom_bnpl.settings import SettingsError, parse_date
 
-# stream name -> its replication key (a date field of the stream).
-REPLICATION_KEYS: dict[str, str] = {
-    "transactions": "transaction_date",
-    "customers": "first_seen_date",
-    "extraction_log": "extraction_date",
-    "quarantine": "extraction_date",
-}
-
 
 class DayBookmarks:
     """Reads the incoming state and produces the STATE value after each day."""
 
-    def __init__(self, state: t.Mapping[str, t.Any], selected: t.Iterable[str]) -> None:
+    def __init__(
+        self,
+        state: t.Mapping[str, t.Any],
+        replication_keys: t.Mapping[str, str],
+        selected: t.Iterable[str],
+    ) -> None:
+        """`replication_keys`: every stream's name and replication key (a date field)."""
+        self._replication_keys = dict(replication_keys)
         self._state: dict = copy.deepcopy(dict(state or {}))
         bookmarks = self._state.setdefault("bookmarks", {})
         if not isinstance(bookmarks, dict):
             raise SettingsError("state: 'bookmarks' must be an object")
-        self._selected = [name for name in REPLICATION_KEYS if name in set(selected)]
+        self._selected = [name for name in self._replication_keys if name in set(selected)]
         self._days: dict[str, dt.date | None] = {}
-        for name in REPLICATION_KEYS:
+        for name in self._replication_keys:
             value = (bookmarks.get(name) or {}).get("replication_key_value")
             where = f"state: bookmarks.{name}.replication_key_value"
             try:
@@ -64,7 +63,7 @@ class DayBookmarks:
             if current is None or day > current:
                 self._days[name] = day
                 self._state["bookmarks"][name] = {
-                    "replication_key": REPLICATION_KEYS[name],
+                    "replication_key": self._replication_keys[name],
                     "replication_key_value": day.isoformat(),
                 }
         return self.value

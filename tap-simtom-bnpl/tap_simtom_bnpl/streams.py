@@ -7,22 +7,20 @@ stream is used on its own.
 
 from __future__ import annotations
 
-import datetime as dt
 import typing as t
-from collections.abc import Iterator
 
 from singer_sdk import Stream
-from singer_sdk import singerlib as singer
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
-from tap_simtom_bnpl.parsing import BOOL, INT, NUM, RECORD_FIELDS
-from tap_simtom_bnpl.state import REPLICATION_KEYS
+from tap_simtom_bnpl.records import BOOL, INT, NUM, RECORD_FIELDS
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
 
     from singer_sdk.helpers.types import Context
+
+    from tap_simtom_bnpl.response import DayBatch
 
 _KINDS = {"string": th.StringType, INT: th.IntegerType, NUM: th.NumberType, BOOL: th.BooleanType}
 
@@ -161,6 +159,11 @@ class SimtomStream(Stream):
     is_sorted = False
     _deselected: tuple[str, ...] | None = None
 
+    @staticmethod
+    def day_records(batch: DayBatch) -> list:
+        """This stream's part of one complete day."""
+        raise NotImplementedError
+
     def deselected_fields(self) -> tuple[str, ...]:
         """Fields the catalog deselects, worked out once per run."""
         # The SDK walks the selection mask for every field of every record (about 100 us a
@@ -172,20 +175,6 @@ class SimtomStream(Stream):
             )
         return self._deselected
 
-    def _generate_record_messages(self, record: dict) -> Iterator[singer.RecordMessage]:
-        # The tap writes whole days (TapSimtomBnpl._emit); this serves the SDK's own paths.
-        for name in self.deselected_fields():
-            record.pop(name, None)
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                yield singer.RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped,
-                    version=self._stream_version,
-                    time_extracted=dt.datetime.now(dt.timezone.utc),
-                )
-
     def get_records(self, context: Context | None) -> Iterable[dict]:
         """This stream's records, from a run of the day driver over the configured range."""
         yield from self._tap.iter_stream_records(self.name)
@@ -195,36 +184,56 @@ class TransactionsStream(SimtomStream):
     """Every simtom record with stable keys."""
 
     name = "transactions"
-    replication_key = REPLICATION_KEYS["transactions"]
+    replication_key = "transaction_date"
     primary_keys = ("transaction_key",)
     schema = TRANSACTIONS_SCHEMA
+
+    @staticmethod
+    def day_records(batch: DayBatch) -> list:
+        """The day's transactions."""
+        return batch.transactions
 
 
 class CustomersStream(SimtomStream):
     """One record per customer profile, before any transaction that references it."""
 
     name = "customers"
-    replication_key = REPLICATION_KEYS["customers"]
+    replication_key = "first_seen_date"
     primary_keys = ("customer_profile_key",)
     schema = CUSTOMERS_SCHEMA
+
+    @staticmethod
+    def day_records(batch: DayBatch) -> list:
+        """The day's customers."""
+        return batch.customers
 
 
 class ExtractionLogStream(SimtomStream):
     """One row per extracted day, for reconciliation."""
 
     name = "extraction_log"
-    replication_key = REPLICATION_KEYS["extraction_log"]
+    replication_key = "extraction_date"
     primary_keys = ("extraction_key",)
     schema = EXTRACTION_LOG_SCHEMA
+
+    @staticmethod
+    def day_records(batch: DayBatch) -> list:
+        """The day's extraction log row."""
+        return [batch.log]
 
 
 class QuarantineStream(SimtomStream):
     """Lines that could not become records, verbatim with the reason."""
 
     name = "quarantine"
-    replication_key = REPLICATION_KEYS["quarantine"]
+    replication_key = "extraction_date"
     primary_keys = ("quarantine_key",)
     schema = QUARANTINE_SCHEMA
+
+    @staticmethod
+    def day_records(batch: DayBatch) -> list:
+        """The day's quarantine."""
+        return batch.quarantine
 
 
 STREAM_TYPES: tuple[type[SimtomStream], ...] = (
@@ -233,3 +242,7 @@ STREAM_TYPES: tuple[type[SimtomStream], ...] = (
     ExtractionLogStream,
     QuarantineStream,
 )
+# Order of a day's records on the output: a customer profile precedes every transaction
+# that references it; the extraction log row, which counts the others, comes last.
+EMIT_ORDER = ("customers", "transactions", "quarantine", "extraction_log")
+REPLICATION_KEYS: dict[str, str] = {stream.name: stream.replication_key for stream in STREAM_TYPES}

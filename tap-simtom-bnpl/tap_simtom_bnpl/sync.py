@@ -16,7 +16,8 @@ import typing as t
 from collections import deque
 from collections.abc import Iterable, Iterator
 
-from tap_simtom_bnpl.extract import DayBatch, RunContext, WindowExtractor
+from tap_simtom_bnpl.extract import RunContext, WindowExtractor
+from tap_simtom_bnpl.response import DayBatch
 from tap_simtom_bnpl.windows import Window
 
 _DONE = object()
@@ -108,11 +109,3 @@ def count_days(start: dt.date, end: dt.date, skip_through: dt.date | None) -> in
     """Days of `start`..`end` after `skip_through`."""
     first = start if skip_through is None else max(start, skip_through + dt.timedelta(days=1))
     return max(0, (end - first).days + 1)
-
-
-STREAM_FIELDS: dict[str, t.Callable[[DayBatch], list[dict]]] = {
-    "customers": lambda batch: batch.customers,
-    "transactions": lambda batch: batch.transactions,
-    "quarantine": lambda batch: batch.quarantine,
-    "extraction_log": lambda batch: [batch.log],
-}

@@ -13,22 +13,29 @@ from collections.abc import Iterable, Iterator
 import click
 from singer_sdk import Stream, Tap
 from singer_sdk import singerlib as singer
-from singer_sdk.helpers._batch import SDKBatchMessage
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 from singer_sdk.mapper import SameRecordTransform
-from singer_sdk.plugin_base import SingerCommand
 
 from tap_simtom_bnpl.batch import BatchFiles, BatchLocationBusy, BatchTarget, parse_batch_config
 from tap_simtom_bnpl.client import SimtomAPIError, SimtomClient
-from tap_simtom_bnpl.extract import DayBatch, RetriesExhausted, RunContext
+from tap_simtom_bnpl.extract import RetriesExhausted, RunContext
 from tap_simtom_bnpl.progress import Progress
 from tap_simtom_bnpl.rejections import RejectedDay, day_problem
+from tap_simtom_bnpl.response import DayBatch
+from tap_simtom_bnpl.sdk_compat import SDKBatchMessage
 from tap_simtom_bnpl.settings import CONFIG_SCHEMA, Settings, SettingsError, parse_settings
 from tap_simtom_bnpl.state import DayBookmarks
-from tap_simtom_bnpl.streams import STREAM_TYPES, SimtomStream
-from tap_simtom_bnpl.sync import STREAM_FIELDS, count_days, ordered_days
+from tap_simtom_bnpl.streams import EMIT_ORDER, REPLICATION_KEYS, STREAM_TYPES, SimtomStream
+from tap_simtom_bnpl.sync import count_days, ordered_days
 from tap_simtom_bnpl.windows import pending_windows
-from tap_simtom_bnpl.writer import FastSingerWriter, json_lines, record_lines, stdout_bytes
+from tap_simtom_bnpl.writer import (
+    EncodedRecords,
+    FastSingerWriter,
+    as_dicts,
+    json_lines,
+    record_lines,
+    stdout_bytes,
+)
 
 if t.TYPE_CHECKING:
     from types import FrameType
@@ -41,15 +48,6 @@ ONE_LINE_ERRORS = (
     BatchLocationBusy,
     RejectedDay,
 )
-
-
-class _OneLineErrorCommand(SingerCommand):
-    def invoke(self, ctx: click.Context) -> t.Any:
-        try:
-            return super().invoke(ctx)
-        except ONE_LINE_ERRORS as exc:
-            self.logger.error("%s", exc)
-            ctx.exit(1)
 
 
 class TapSimtomBnpl(Tap):
@@ -78,8 +76,7 @@ class TapSimtomBnpl(Tap):
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         # Own checks first: they name the setting and the expected value on one line.
         try:
-            self._settings = parse_settings(self.config)
-            self._batch_target = parse_batch_config(self.config.get("batch_config"))
+            self._load_settings()
         except SettingsError as exc:
             self._settings = None
             if raise_errors:
@@ -87,18 +84,22 @@ class TapSimtomBnpl(Tap):
             return [str(exc)]
         return super()._validate_config(raise_errors=raise_errors)
 
-    @property
-    def settings(self) -> Settings:
-        """The validated settings (raises SettingsError when they are invalid)."""
+    def _load_settings(self) -> Settings:
+        """Parse the settings and batch_config once (raises SettingsError when invalid)."""
         if self._settings is None:
             self._settings = parse_settings(self.config)
             self._batch_target = parse_batch_config(self.config.get("batch_config"))
         return self._settings
 
     @property
+    def settings(self) -> Settings:
+        """The validated settings (raises SettingsError when they are invalid)."""
+        return self._load_settings()
+
+    @property
     def batch_target(self) -> BatchTarget | None:
         """Where BATCH mode writes its files; None in RECORD mode."""
-        self.settings  # noqa: B018 - validates batch_config with the other settings
+        self._load_settings()
         return self._batch_target
 
     def discover_streams(self) -> list[Stream]:
@@ -108,11 +109,13 @@ class TapSimtomBnpl(Tap):
     # -- CLI ------------------------------------------------------------------------------
 
     @classmethod
-    def get_singer_command(cls) -> click.Command:
-        """The SDK command, with the tap's known errors reported on one line."""
-        command = super().get_singer_command()
-        command.__class__ = _OneLineErrorCommand
-        return command
+    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
+        """The SDK's run of the tap, with the tap's known errors reported on one line."""
+        try:
+            super().invoke(*args, **kwargs)
+        except ONE_LINE_ERRORS as exc:
+            cls.logger.error("%s", exc)
+            raise SystemExit(1) from None
 
     @classmethod
     def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
@@ -148,10 +151,12 @@ class TapSimtomBnpl(Tap):
         self._sync_days(record_limit=dry_run_record_limit)
         return True
 
-    def _run_context(self) -> RunContext:
+    def _run_context(self, encode_early: bool = False) -> RunContext:
+        """`encode_early`: the records go out as they are, so encode them as they come."""
         settings = self.settings
         client = SimtomClient(settings, user_agent=f"{self.name}/{self.plugin_version}")
-        return RunContext(str(uuid.uuid4()), settings, client, self.logger)
+        new_records = EncodedRecords if encode_early else list
+        return RunContext(str(uuid.uuid4()), settings, client, self.logger, new_records=new_records)
 
     def _days(self, ctx: RunContext, done_through: t.Any) -> Iterator[DayBatch]:
         settings = ctx.settings
@@ -166,14 +171,16 @@ class TapSimtomBnpl(Tap):
         if not selected:
             self.logger.info("No stream is selected: nothing to extract.")
             return
-        bookmarks = DayBookmarks(self.state, selected)
+        bookmarks = DayBookmarks(self.state, REPLICATION_KEYS, selected)
         done_through = bookmarks.done_through()
         if bookmarks.has_bookmarks:
             self.write_message(singer.StateMessage(value=bookmarks.value))
         for name in selected:
             self.streams[name]._write_schema_message()
 
-        ctx = self._run_context()
+        emitting = [name for name in EMIT_ORDER if name in selected]
+        as_they_are = all(_takes_records_as_they_are(self.streams[name]) for name in emitting)
+        ctx = self._run_context(encode_early=as_they_are)
         total = count_days(settings.start_date, settings.end_date, done_through)
         self.logger.info(
             "Run %s: %s..%s from %s (%d days to extract%s), %d-day windows, %d in flight",
@@ -186,8 +193,6 @@ class TapSimtomBnpl(Tap):
             settings.effective_window_days,
             settings.max_parallel_requests,
         )
-        emitting = [name for name in STREAM_FIELDS if name in selected]
-        ctx.serialize = all(_takes_records_as_they_are(self.streams[name]) for name in emitting)
         counters = {name: self.streams[name].get_record_counter() for name in emitting}
         files = None
         target = self.batch_target
@@ -204,15 +209,16 @@ class TapSimtomBnpl(Tap):
             counters.update(
                 {f"{name} batches": self.streams[name].get_batch_counter() for name in emitting}
             )
-        for counter in counters.values():
-            counter.__enter__()
         progress = Progress(self.logger, total)
         try:
-            with contextlib.closing(self._days(ctx, done_through)) as batches:
-                self._emit(batches, emitting, counters, bookmarks, progress, record_limit, files)
+            with contextlib.ExitStack() as open_counters:
+                for counter in counters.values():
+                    open_counters.enter_context(counter)  # logs its count when it closes
+                with contextlib.closing(self._days(ctx, done_through)) as batches:
+                    self._emit(
+                        batches, emitting, counters, bookmarks, progress, record_limit, files
+                    )
         finally:
-            for counter in counters.values():
-                counter.__exit__(None, None, None)
             if files is not None:
                 files.close()
             # Also when a day failed: the fields of the days before it were loaded.
@@ -247,14 +253,15 @@ class TapSimtomBnpl(Tap):
             problem = day_problem(batch, max_share)
             names = emitting if problem is None else [n for n in emitting if n == "quarantine"]
             for name in names:
-                records = STREAM_FIELDS[name](batch)
+                stream = self.streams[name]
+                records = stream.day_records(batch)
                 if not records:
                     continue
-                stream = self.streams[name]
                 for alias, mapped in _mapped_records(stream, records):
                     if files is None:
                         now = dt.datetime.now(dt.timezone.utc)
-                        write(record_lines(alias, mapped, now, stream._stream_version))
+                        # No version: the tap sends no ACTIVATE_VERSION (day bookmarks only).
+                        write(record_lines(alias, mapped, now))
                     elif mapped:
                         url = files.write(alias, batch.day, json_lines(mapped))
                         announced.append(
@@ -278,7 +285,7 @@ class TapSimtomBnpl(Tap):
 
     def iter_stream_records(self, stream_name: str) -> Iterator[dict]:
         """Records of one stream over the configured range (used by Stream.get_records)."""
-        bookmarks = DayBookmarks(self.state, [stream_name])
+        bookmarks = DayBookmarks(self.state, REPLICATION_KEYS, [stream_name])
         ctx = self._run_context()
         with contextlib.closing(self._days(ctx, bookmarks.done_through())) as batches:
             for batch in batches:
@@ -287,7 +294,7 @@ class TapSimtomBnpl(Tap):
                     if stream_name == "quarantine":
                         yield from batch.quarantine
                     raise RejectedDay(problem)
-                yield from STREAM_FIELDS[stream_name](batch)
+                yield from as_dicts(self.streams[stream_name].day_records(batch))
 
 
 def _takes_records_as_they_are(stream: SimtomStream) -> bool:
@@ -307,10 +314,11 @@ def _mapped_records(stream: SimtomStream, records: list) -> list[tuple[str, list
 
     The same transformations as the SDK's per-record path (deselected fields dropped, stream
     maps and flattening applied), done once per day; the plain case is the records as they
-    are (then possibly already serialised).
+    are (structs, encoded as they are).
     """
     if _takes_records_as_they_are(stream):
         return [(stream.name, records)]
+    records = as_dicts(records)
     deselected = stream.deselected_fields()
     if deselected:
         for record in records:

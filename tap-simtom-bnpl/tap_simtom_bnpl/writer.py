@@ -1,11 +1,14 @@
 """Singer output that keeps up with simtom's stream.
 
+The only module that turns records into bytes: RECORD messages on stdout and the lines of
+BATCH files alike (`json_lines`).
+
 The SDK's default writer builds a message object per record, serialises it with simplejson
 and flushes stdout after every message; at tens of thousands of records per second that
-dominates the run. Here a day's records of a stream are serialised with orjson (msgspec for
-decoded transactions) into a few large buffers of RECORD lines - the JSON the SDK message
-would give - each written at once; stdout is flushed at every other message, so a STATE
-never reaches the target ahead of the records it covers.
+dominates the run. Here a day's records of a stream are serialised with msgspec (the
+tap's structs) or orjson (dicts) into a few large buffers of RECORD lines - the JSON the
+SDK message would give - each written at once; stdout is flushed at every other message,
+so a STATE never reaches the target ahead of the records it covers.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from singer_sdk.singerlib.json import serialize_json
 # enough that the buffer stays a few MB whatever the day's volume.
 CHUNK_RECORDS = 2000
 # msgspec writes what orjson would for the records' values (strings, integers, booleans,
-# floats; it omits the + of a positive exponent, the same number), straight into a buffer.
-_encode_into = msgspec.json.Encoder().encode_into
+# floats; it omits the + of a positive exponent, the same number).
+_encoder = msgspec.json.Encoder()
+_encode_lines, _encode_into = _encoder.encode_lines, _encoder.encode_into
 
 
 def dumps(value: t.Any) -> bytes:
@@ -37,12 +41,15 @@ def dumps(value: t.Any) -> bytes:
         return serialize_json(value).encode()
 
 
-class JsonLines:
-    """Records serialised as they come, packed into a few large buffers of JSON lines.
+class EncodedRecords:
+    """A day's records of a stream, encoded as they arrive into a few large buffers.
 
-    Lines are appended to one growing buffer, sealed as bytes every PACK_BYTES: holding a
-    day as thousands of small bytes objects (each orjson result keeps a buffer of about
-    16 KB whatever its length) would cost ten times the JSON.
+    The container the day driver fills when the records go out as they are (no stream
+    map, no deselected field): a record encoded right after it is parsed is still in the
+    CPU cache, and its struct is freed at once; holding a day of structs for the main
+    thread to encode costs about a quarter more per record. Lines are appended to one
+    growing buffer, sealed every PACK_BYTES: a day held as thousands of small bytes
+    objects would cost far more than the JSON.
     """
 
     PACK_BYTES = 1 << 18
@@ -52,64 +59,44 @@ class JsonLines:
         self._buffer = bytearray()
         self._count = 0
 
-    def append(self, record: dict) -> None:
-        """Serialise `record` as one more line."""
+    def append(self, record: msgspec.Struct) -> None:
+        """Encode `record` as one more line."""
         buffer = self._buffer
-        buffer += dumps(record)
+        _encode_into(record, buffer, -1)
         buffer += b"\n"
         self._count += 1
         if len(buffer) >= self.PACK_BYTES:
-            self._pack()
-
-    def append_struct(self, struct: t.Any, members: bytes) -> None:
-        """One more line: `struct` as JSON, its closing brace replaced by `members`.
-
-        `members` are more of the object's members, then the closing brace and newline: a
-        record's own fields and the tap's, one encoding each.
-        """
-        buffer = self._buffer
-        _encode_into(struct, buffer, -1)
-        buffer[-1:] = members
-        self._count += 1
-        if len(buffer) >= self.PACK_BYTES:
-            self._pack()
-
-    def _pack(self) -> None:
-        if self._buffer:
-            self.chunks.append(self._buffer)  # handed on as it is: no copy
+            self.chunks.append(buffer)  # handed on as it is: no copy
             self._buffer = bytearray()
-
-    def close(self) -> JsonLines:
-        """Pack what is pending; return self."""
-        self._pack()
-        return self
 
     def __len__(self) -> int:
         return self._count
 
+    def __iter__(self) -> Iterator[bytearray]:
+        """The buffers of JSON lines, the pending one included."""
+        yield from self.chunks
+        if self._buffer:
+            yield self._buffer
+
 
 def json_lines(
-    records: list | JsonLines, prefix: bytes = b"", suffix: bytes = b"\n"
+    records: list | EncodedRecords, prefix: bytes = b"", suffix: bytes = b"\n"
 ) -> Iterator[bytes | memoryview]:
     """`prefix + JSON + suffix` for every record, joined into buffers of CHUNK_RECORDS.
 
-    `records` are dicts, or a closed JsonLines already serialised (then the buffers
-    may be memoryviews: one copy of the records instead of four).
+    `records` are encoded already (EncodedRecords), the tap's structs (encoded by
+    msgspec), or dicts (by orjson, with the SDK encoder for what orjson rejects).
     """
-    separator = suffix + prefix
-    if isinstance(records, JsonLines):
-        for chunk in records.chunks:
-            if separator == b"\n":
-                yield chunk
-            else:
-                # JSON text never holds a raw newline: each one ends a record. The last
-                # one gives a separator whose prefix is cut off.
-                yield prefix
-                body = chunk.replace(b"\n", separator)
-                yield memoryview(body)[: len(body) - len(prefix)]
+    if isinstance(records, EncodedRecords):
+        for body in records:
+            yield from _framed(body, prefix, suffix)
         return
+    separator = suffix + prefix
     for start in range(0, len(records), CHUNK_RECORDS):
         chunk = records[start : start + CHUNK_RECORDS]
+        if isinstance(chunk[0], msgspec.Struct):
+            yield from _framed(_encode_lines(chunk), prefix, suffix)
+            continue
         try:
             body = separator.join(map(orjson.dumps, chunk))
         except TypeError:
@@ -117,8 +104,31 @@ def json_lines(
         yield prefix + body + suffix
 
 
+def _framed(lines: bytes, prefix: bytes, suffix: bytes) -> Iterator[bytes | memoryview]:
+    """JSON lines, each framed as `prefix + JSON + suffix`."""
+    separator = suffix + prefix
+    if separator == b"\n":
+        yield lines
+        return
+    # JSON text never holds a raw newline: each one ends a record. The last one gives a
+    # separator whose prefix is cut off.
+    yield prefix
+    body = lines.replace(b"\n", separator)
+    yield memoryview(body)[: len(body) - len(prefix)]
+
+
+def as_dicts(records: list) -> list[dict]:
+    """`records` as dicts, for the SDK's per-record transformations (stream maps)."""
+    if records and isinstance(records[0], msgspec.Struct):
+        return [msgspec.structs.asdict(record) for record in records]
+    return records
+
+
 def record_lines(
-    stream: str, records: list | JsonLines, time_extracted: dt.datetime, version: int | None = None
+    stream: str,
+    records: list | EncodedRecords,
+    time_extracted: dt.datetime,
+    version: int | None = None,
 ) -> Iterator[bytes | memoryview]:
     """RECORD messages of `records`, as the SDK's RecordMessage.to_dict() serialises them."""
     prefix = b'{"type":"RECORD","stream":' + orjson.dumps(stream) + b',"record":'

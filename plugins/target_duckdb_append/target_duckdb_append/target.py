@@ -18,13 +18,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-import click
 import duckdb
 import orjson
 from singer_sdk import Target
 from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import PluginCapabilities
-from singer_sdk.plugin_base import SingerCommand
 
 from target_duckdb_append.columns import TableSpec
 from target_duckdb_append.diagnose import explain
@@ -42,16 +40,6 @@ CHECKPOINT_THRESHOLD = "128MB"
 # into the file. Loading 16 weeks of the tap's batch files (632,864 rows): 6.4-6.9 CPU-s with
 # 100000, 5.4 with 300000.
 BATCH_SIZE_ROWS = 300_000
-
-
-class _OneLineErrorCommand(SingerCommand):
-    def invoke(self, ctx: click.Context) -> t.Any:
-        try:
-            return super().invoke(ctx)
-        except (LoadError, duckdb.Error) as exc:
-            text = str(exc).strip().splitlines()
-            self.logger.error("%s", text[0] if text else repr(exc))
-            ctx.exit(1)
 
 
 class _Spool:
@@ -189,11 +177,14 @@ class TargetDuckdbAppend(Target):
         """No SDK built-in settings: the target does not support the ones it would add."""
 
     @classmethod
-    def get_singer_command(cls) -> click.Command:
-        """The SDK command, with load errors reported on one line."""
-        command = super().get_singer_command()
-        command.__class__ = _OneLineErrorCommand
-        return command
+    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
+        """The SDK's run of the target, with load errors reported on one line."""
+        try:
+            super().invoke(*args, **kwargs)
+        except (LoadError, duckdb.Error) as exc:
+            text = str(exc).strip().splitlines()
+            cls.logger.error("%s", text[0] if text else repr(exc))
+            raise SystemExit(1) from None
 
     @property
     def warehouse(self) -> Warehouse:
