@@ -21,18 +21,14 @@ import requests
 from simtom_local import Faults, SimtomServer
 from simtom_local import domains as simtom_domains
 
-CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "simtom"
+# Responses recorded from a real simtom server (the wire sample: base 40, seed 7): the
+# local server is held to their shape, byte for byte where simtom is deterministic.
+CAPTURES = Path(__file__).resolve().parent / "captures"
 WEEK = {"start_date": "2024-11-25", "end_date": "2024-12-01", "base_daily_volume": 60, "seed": 42}
 
 
-def needs_captures() -> Path:
-    if not (CAPTURES / "CONTRACT.md").exists():
-        pytest.skip(f"simtom captures not found at {CAPTURES}")
-    return CAPTURES
-
-
 def capture_records() -> list[dict]:
-    root = needs_captures()
+    root = CAPTURES
     records = [json.loads(line) for line in (root / "sample-records.jsonl").open()]
     wire = (root / "wire-sample.txt").read_text()
     records += [json.loads(line[6:]) for line in wire.split("\n\n") if line]
@@ -76,7 +72,7 @@ def test_health_and_generators_match_the_contract(server):
     assert health.json() == {"status": "healthy", "version": "0.1.0", "generators_available": 1}
     generators = requests.get(f"{server.url}/generators", timeout=5)
     assert generators.status_code == 200
-    assert generators.content == (needs_captures() / "generators.json").read_bytes()
+    assert generators.content == (CAPTURES / "generators.json").read_bytes()
 
 
 def test_wire_framing_is_the_captured_one(server):
@@ -103,7 +99,7 @@ def test_wire_framing_is_the_captured_one(server):
             break
         payload, rest = payload + rest[:size], rest[size + 2 :]
 
-    capture = (needs_captures() / "wire-sample.txt").read_text()
+    capture = (CAPTURES / "wire-sample.txt").read_text()
     for text in (payload.decode(), capture):
         assert text.startswith("data: {") and text.endswith("}\n\n")
         lines = text.split("\n")
@@ -114,7 +110,7 @@ def test_wire_framing_is_the_captured_one(server):
             if line:
                 assert json.dumps(json.loads(line[6:])) == line[6:]
     ours = [json.loads(line[6:]) for line in payload.decode().split("\n\n") if line]
-    theirs = [json.loads(line) for line in (needs_captures() / "sample-records.jsonl").open()]
+    theirs = [json.loads(line) for line in (CAPTURES / "sample-records.jsonl").open()]
     key_sets = {frozenset(record) for record in theirs}
     assert {frozenset(record) for record in ours} == key_sets
     assert {len(keys) for keys in key_sets} == {44, 45}
@@ -125,7 +121,7 @@ def test_wire_framing_is_the_captured_one(server):
 
 def captured_errors() -> list[tuple[dict, int]]:
     out = []
-    for line in (needs_captures() / "error-samples.txt").read_text().splitlines():
+    for line in (CAPTURES / "error-samples.txt").read_text().splitlines():
         body, _, status = line.rpartition(" HTTP ")
         out.append((json.loads(body), int(status)))
     return out
