@@ -16,14 +16,20 @@ from singer_sdk import singerlib as singer
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 from singer_sdk.mapper import SameRecordTransform
 
-from tap_simtom_bnpl.batch import BatchFiles, BatchLocationBusy, BatchTarget, parse_batch_config
+from tap_simtom_bnpl.batch import (
+    BatchFiles,
+    BatchLocationBusy,
+    BatchTarget,
+    batch_target_from_config,
+)
 from tap_simtom_bnpl.client import SimtomAPIError, SimtomClient
+from tap_simtom_bnpl.config_validation import validate_config
 from tap_simtom_bnpl.extract import RetriesExhausted, RunContext
 from tap_simtom_bnpl.progress import Progress
 from tap_simtom_bnpl.rejections import RejectedDay, day_problem
 from tap_simtom_bnpl.response import DayBatch
 from tap_simtom_bnpl.sdk_compat import SDKBatchMessage
-from tap_simtom_bnpl.settings import CONFIG_SCHEMA, Settings, SettingsError, parse_settings
+from tap_simtom_bnpl.settings import CONFIG_SCHEMA, Settings, SettingsError, settings_from_config
 from tap_simtom_bnpl.state import DayBookmarks
 from tap_simtom_bnpl.streams import EMIT_ORDER, REPLICATION_KEYS, STREAM_TYPES, SimtomStream
 from tap_simtom_bnpl.sync import count_days, ordered_days
@@ -74,32 +80,35 @@ class TapSimtomBnpl(Tap):
     # -- settings -------------------------------------------------------------------------
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        # Own checks first: they name the setting and the expected value on one line.
+        # The SDK's check against the schema, plus formats and the checks between settings,
+        # with the first problem on one line naming the setting.
         try:
-            self._load_settings()
+            self._parse_config()
         except SettingsError as exc:
-            self._settings = None
             if raise_errors:
                 raise
             return [str(exc)]
-        return super()._validate_config(raise_errors=raise_errors)
+        return []
 
-    def _load_settings(self) -> Settings:
-        """Parse the settings and batch_config once (raises SettingsError when invalid)."""
+    def _parse_config(self) -> Settings:
+        """Validate the config (filling in its defaults, as the SDK does) and parse it."""
         if self._settings is None:
-            self._settings = parse_settings(self.config)
-            self._batch_target = parse_batch_config(self.config.get("batch_config"))
+            schema = self.config_jsonschema
+            self.append_builtin_config(schema)
+            validate_config(schema, self._config)
+            self._batch_target = batch_target_from_config(self.config.get("batch_config"))
+            self._settings = settings_from_config(self.config)
         return self._settings
 
     @property
     def settings(self) -> Settings:
         """The validated settings (raises SettingsError when they are invalid)."""
-        return self._load_settings()
+        return self._parse_config()
 
     @property
     def batch_target(self) -> BatchTarget | None:
         """Where BATCH mode writes its files; None in RECORD mode."""
-        self._load_settings()
+        self._parse_config()
         return self._batch_target
 
     def discover_streams(self) -> list[Stream]:
