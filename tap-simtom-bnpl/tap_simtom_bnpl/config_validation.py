@@ -127,11 +127,11 @@ def describe(error: ValidationError, root: t.Mapping[str, t.Any]) -> str:
         wanted = _property_schema(root, [*path, missing])
         return f"{where}: required, expected {expected(wanted or {})}"
     if error.validator == "additionalProperties":
-        known = _property_schema(root, path) or {}
-        unknown = sorted(str(key) for key in error.instance if key not in known.get("properties"))
+        known = (_property_schema(root, path) or {}).get("properties", {})
+        unknown = sorted(str(key) for key in error.instance if key not in known)
         return (
-            f"{name}: unexpected field {', '.join(map(repr, unknown))}; expected only "
-            f"{', '.join(known.get('properties', {}))}"
+            f"{name or 'config'}: unexpected field {', '.join(map(repr, unknown))}; expected "
+            f"only {', '.join(known)}"
         )
     schema = _property_schema(root, path)
     if schema is None or not name:  # somewhere the tap's schema does not describe
