@@ -25,33 +25,17 @@ import re
 import typing as t
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from tap_simtom_bnpl.sdk_compat import BaseBatchFileEncoding, BatchConfig
-from tap_simtom_bnpl.settings import SettingsError
 
 FILE_STEM = "tap-simtom-bnpl-"
 LOCK_NAME = "tap-simtom-bnpl.lock"
-COMPRESSIONS = ("none", "gzip")
 # The files live only until the loader has read them: the fastest gzip level is plenty.
 GZIP_LEVEL = 1
 _LEFTOVER = re.compile(r"\.(jsonl|jsonl\.gz)(\.part)?$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
-
-
-_FIELDS = ("encoding", "storage", "batch_size")
-_ENCODING_FIELDS = ("format", "compression")
-_STORAGE_FIELDS = ("root", "prefix", "params")
-
-
-def _known_fields(where: str, value: t.Mapping, known: tuple[str, ...]) -> None:
-    unknown = sorted(str(key) for key in value if key not in known)
-    if unknown:
-        raise SettingsError(
-            f"{where}: unexpected field {', '.join(map(repr, unknown))}; expected only "
-            f"{', '.join(known)}"
-        )
 
 
 class BatchLocationBusy(Exception):
@@ -77,77 +61,24 @@ class BatchTarget:
         return str(self.directory / self.name_prefix)
 
 
-def _root_directory(root: t.Any) -> Path:
-    expected = "expected a file:// URL or an absolute path of a local directory"
-    if not isinstance(root, str) or not root.strip():
-        raise SettingsError(f"batch_config.storage.root: {expected}, got {root!r}")
-    parsed = urlparse(root.strip())
-    if parsed.scheme == "file" and parsed.netloc in ("", "localhost"):
-        path = unquote(parsed.path)
-    elif parsed.scheme == "" and root.strip().startswith("/"):
-        path = root.strip()
-    else:
-        raise SettingsError(f"batch_config.storage.root: {expected}, got {root!r}")
-    if not path.startswith("/"):
-        raise SettingsError(f"batch_config.storage.root: {expected}, got {root!r}")
-    return Path(path)
+def _local_path(root: str) -> Path:
+    """The directory of a root the schema accepted: a file:// URL or an absolute path."""
+    parsed = urlparse(root)
+    return Path(unquote(parsed.path) if parsed.scheme == "file" else root)
 
 
-def parse_batch_config(raw: t.Any) -> BatchTarget | None:
-    """Validate the SDK's `batch_config` setting (None or {}: RECORD mode)."""
-    if raw in (None, {}):
+def batch_target_from_config(raw: t.Mapping[str, t.Any] | None) -> BatchTarget | None:
+    """Where BATCH mode writes, from the validated `batch_config` (None: RECORD mode).
+
+    CONFIG_SCHEMA narrows the SDK's setting to what the tap writes (JSON lines in a local
+    directory) and fills in its defaults; the SDK's own parsing then gives it its meaning.
+    """
+    if raw is None:
         return None
-    if not isinstance(raw, t.Mapping):
-        raise SettingsError(f"batch_config: expected an object, got {raw!r}")
-    _known_fields("batch_config", raw, _FIELDS)
-    encoding = raw.get("encoding")
-    storage = raw.get("storage")
-    if encoding is None:
-        raise SettingsError(
-            "batch_config.encoding: required, expected an object with format 'jsonl'"
-        )
-    if not isinstance(encoding, t.Mapping):
-        raise SettingsError(f"batch_config.encoding: expected an object, got {encoding!r}")
-    if storage is None:
-        raise SettingsError(
-            "batch_config.storage: required, expected an object with root (a file:// URL)"
-        )
-    if not isinstance(storage, t.Mapping):
-        raise SettingsError(f"batch_config.storage: expected an object, got {storage!r}")
-    _known_fields("batch_config.encoding", encoding, _ENCODING_FIELDS)
-    _known_fields("batch_config.storage", storage, _STORAGE_FIELDS)
-    if "format" not in encoding:
-        raise SettingsError("batch_config.encoding.format: required, expected 'jsonl'")
-    fmt = encoding["format"]
-    if fmt != "jsonl":
-        raise SettingsError(f"batch_config.encoding.format: expected 'jsonl', got {fmt!r}")
-    compression = encoding.get("compression") or "none"
-    if compression not in COMPRESSIONS:
-        raise SettingsError(
-            f"batch_config.encoding.compression: expected 'none' or 'gzip', got {compression!r}"
-        )
-    if "root" not in storage:
-        raise SettingsError("batch_config.storage.root: required, expected a file:// URL")
-    directory = _root_directory(storage["root"])
-    prefix = storage.get("prefix") or ""
-    if not isinstance(prefix, str) or prefix.startswith("/") or ".." in PurePosixPath(prefix).parts:
-        raise SettingsError(
-            f"batch_config.storage.prefix: expected a relative file name prefix, got {prefix!r}"
-        )
-    params = storage.get("params")
-    if params is not None and not isinstance(params, t.Mapping):
-        raise SettingsError(f"batch_config.storage.params: expected an object, got {params!r}")
-    # The SDK's own parsing, so the setting means what it means for any SDK tap; what it
-    # still refuses becomes one line rather than a traceback.
-    try:
-        BatchConfig.from_dict({"encoding": dict(encoding), "storage": dict(storage)})
-    except (TypeError, ValueError, AttributeError) as exc:
-        detail = " ".join(str(exc).split())
-        raise SettingsError(
-            f"batch_config: expected encoding {{format, compression}} and storage "
-            f"{{root, prefix}}; the Singer SDK refused it: {detail}"
-        ) from None
-    head, _, name_prefix = prefix.rpartition("/")
+    config = BatchConfig.from_dict(dict(raw))
+    head, _, name_prefix = (config.storage.prefix or "").rpartition("/")
+    directory = _local_path(config.storage.root)
+    compression = config.encoding.compression or "none"
     return BatchTarget(directory / head if head else directory, name_prefix, compression)
 
 

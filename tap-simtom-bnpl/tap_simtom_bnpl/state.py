@@ -12,7 +12,24 @@ import copy
 import datetime as dt
 import typing as t
 
-from tap_simtom_bnpl.settings import SettingsError, parse_date
+from tap_simtom_bnpl.config_validation import SettingsError
+
+
+def _bookmark_day(where: str, value: t.Any) -> dt.date:
+    """A bookmark's day: a YYYY-MM-DD date, or the UTC date of an ISO date-time."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if len(text) == 10:
+                return dt.date.fromisoformat(text)
+            moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            if moment.tzinfo is not None:
+                moment = moment.astimezone(dt.timezone.utc)
+            return moment.date()
+    raise SettingsError(f"{where}: expected a date YYYY-MM-DD, got {value!r}")
 
 
 class DayBookmarks:
@@ -35,10 +52,7 @@ class DayBookmarks:
         for name in self._replication_keys:
             value = (bookmarks.get(name) or {}).get("replication_key_value")
             where = f"state: bookmarks.{name}.replication_key_value"
-            try:
-                self._days[name] = parse_date(where, value) if value not in (None, "") else None
-            except SettingsError as exc:
-                raise SettingsError(str(exc)) from None
+            self._days[name] = _bookmark_day(where, value) if value not in (None, "") else None
 
     @property
     def has_bookmarks(self) -> bool:

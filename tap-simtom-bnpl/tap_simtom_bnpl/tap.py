@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import signal
 import sys
 import typing as t
@@ -14,28 +13,26 @@ import click
 from singer_sdk import Stream, Tap
 from singer_sdk import singerlib as singer
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
-from singer_sdk.mapper import SameRecordTransform
 
-from tap_simtom_bnpl.batch import BatchFiles, BatchLocationBusy, BatchTarget, parse_batch_config
+from tap_simtom_bnpl.batch import (
+    BatchFiles,
+    BatchLocationBusy,
+    BatchTarget,
+    batch_target_from_config,
+)
 from tap_simtom_bnpl.client import SimtomAPIError, SimtomClient
+from tap_simtom_bnpl.config_validation import validate_config
+from tap_simtom_bnpl.emission import emit_days, takes_records_as_they_are
 from tap_simtom_bnpl.extract import RetriesExhausted, RunContext
 from tap_simtom_bnpl.progress import Progress
 from tap_simtom_bnpl.rejections import RejectedDay, day_problem
 from tap_simtom_bnpl.response import DayBatch
-from tap_simtom_bnpl.sdk_compat import SDKBatchMessage
-from tap_simtom_bnpl.settings import CONFIG_SCHEMA, Settings, SettingsError, parse_settings
+from tap_simtom_bnpl.settings import CONFIG_SCHEMA, Settings, SettingsError, settings_from_config
 from tap_simtom_bnpl.state import DayBookmarks
-from tap_simtom_bnpl.streams import EMIT_ORDER, REPLICATION_KEYS, STREAM_TYPES, SimtomStream
+from tap_simtom_bnpl.streams import EMIT_ORDER, REPLICATION_KEYS, STREAM_TYPES
 from tap_simtom_bnpl.sync import count_days, ordered_days
 from tap_simtom_bnpl.windows import pending_windows
-from tap_simtom_bnpl.writer import (
-    EncodedRecords,
-    FastSingerWriter,
-    as_dicts,
-    json_lines,
-    record_lines,
-    stdout_bytes,
-)
+from tap_simtom_bnpl.writer import EncodedRecords, FastSingerWriter, as_dicts
 
 if t.TYPE_CHECKING:
     from types import FrameType
@@ -74,32 +71,35 @@ class TapSimtomBnpl(Tap):
     # -- settings -------------------------------------------------------------------------
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        # Own checks first: they name the setting and the expected value on one line.
+        # The SDK's check against the schema, plus formats and the checks between settings,
+        # with the first problem on one line naming the setting.
         try:
-            self._load_settings()
+            self._parse_config()
         except SettingsError as exc:
-            self._settings = None
             if raise_errors:
                 raise
             return [str(exc)]
-        return super()._validate_config(raise_errors=raise_errors)
+        return []
 
-    def _load_settings(self) -> Settings:
-        """Parse the settings and batch_config once (raises SettingsError when invalid)."""
+    def _parse_config(self) -> Settings:
+        """Validate the config (filling in its defaults, as the SDK does) and parse it."""
         if self._settings is None:
-            self._settings = parse_settings(self.config)
-            self._batch_target = parse_batch_config(self.config.get("batch_config"))
+            schema = self.config_jsonschema
+            self.append_builtin_config(schema)
+            validate_config(schema, self._config)
+            self._batch_target = batch_target_from_config(self.config.get("batch_config"))
+            self._settings = settings_from_config(self.config)
         return self._settings
 
     @property
     def settings(self) -> Settings:
         """The validated settings (raises SettingsError when they are invalid)."""
-        return self._load_settings()
+        return self._parse_config()
 
     @property
     def batch_target(self) -> BatchTarget | None:
         """Where BATCH mode writes its files; None in RECORD mode."""
-        self._load_settings()
+        self._parse_config()
         return self._batch_target
 
     def discover_streams(self) -> list[Stream]:
@@ -179,7 +179,7 @@ class TapSimtomBnpl(Tap):
             self.streams[name]._write_schema_message()
 
         emitting = [name for name in EMIT_ORDER if name in selected]
-        as_they_are = all(_takes_records_as_they_are(self.streams[name]) for name in emitting)
+        as_they_are = all(takes_records_as_they_are(self.streams[name]) for name in emitting)
         ctx = self._run_context(encode_early=as_they_are)
         total = count_days(settings.start_date, settings.end_date, done_through)
         self.logger.info(
@@ -215,8 +215,8 @@ class TapSimtomBnpl(Tap):
                 for counter in counters.values():
                     open_counters.enter_context(counter)  # logs its count when it closes
                 with contextlib.closing(self._days(ctx, done_through)) as batches:
-                    self._emit(
-                        batches, emitting, counters, bookmarks, progress, record_limit, files
+                    emit_days(
+                        self, batches, emitting, counters, bookmarks, progress, record_limit, files
                     )
         finally:
             if files is not None:
@@ -230,59 +230,6 @@ class TapSimtomBnpl(Tap):
                 )
         progress.summary()
 
-    def _emit(
-        self,
-        batches: Iterator[DayBatch],
-        emitting: list[str],
-        counters: dict,
-        bookmarks: DayBookmarks,
-        progress: Progress,
-        record_limit: int | None,
-        files: BatchFiles | None = None,
-    ) -> None:
-        """Write each day's records (or batch files), stream by stream, then its STATE.
-
-        A day that rejected too many lines (`rejections.day_problem`) gets only its
-        quarantine rows, as evidence, and no STATE; then the run fails with RejectedDay.
-        """
-        transactions = 0
-        write = stdout_bytes()
-        max_share = self.settings.max_rejected_share
-        for batch in batches:
-            announced: list[SDKBatchMessage] = []
-            problem = day_problem(batch, max_share)
-            names = emitting if problem is None else [n for n in emitting if n == "quarantine"]
-            for name in names:
-                stream = self.streams[name]
-                records = stream.day_records(batch)
-                if not records:
-                    continue
-                for alias, mapped in _mapped_records(stream, records):
-                    if files is None:
-                        now = dt.datetime.now(dt.timezone.utc)
-                        # No version: the tap sends no ACTIVATE_VERSION (day bookmarks only).
-                        write(record_lines(alias, mapped, now))
-                    elif mapped:
-                        url = files.write(alias, batch.day, json_lines(mapped))
-                        announced.append(
-                            SDKBatchMessage(
-                                stream=alias, encoding=files.target.encoding, manifest=[url]
-                            )
-                        )
-                        counters[f"{name} batches"].increment()
-                counters[name].increment(len(records))
-            # Every file is closed before it is announced, every BATCH precedes the STATE.
-            for message in announced:
-                self.write_message(message)
-            if problem is not None:
-                raise RejectedDay(problem)
-            self.write_message(singer.StateMessage(value=bookmarks.advance(batch.day)))
-            progress.day_done(batch)
-            transactions += len(batch.transactions)
-            if record_limit is not None and transactions >= record_limit:
-                self.logger.info("Stopping after %d transactions (dry run)", transactions)
-                return
-
     def iter_stream_records(self, stream_name: str) -> Iterator[dict]:
         """Records of one stream over the configured range (used by Stream.get_records)."""
         bookmarks = DayBookmarks(self.state, REPLICATION_KEYS, [stream_name])
@@ -295,43 +242,6 @@ class TapSimtomBnpl(Tap):
                         yield from batch.quarantine
                     raise RejectedDay(problem)
                 yield from as_dicts(self.streams[stream_name].day_records(batch))
-
-
-def _takes_records_as_they_are(stream: SimtomStream) -> bool:
-    """Whether the stream emits its records unchanged: no stream map, no deselected field."""
-    maps = stream.stream_maps
-    return (
-        len(maps) == 1
-        and type(maps[0]) is SameRecordTransform
-        and not maps[0].flattening_enabled
-        and maps[0].stream_alias == stream.name
-        and not stream.deselected_fields()
-    )
-
-
-def _mapped_records(stream: SimtomStream, records: list) -> list[tuple[str, list]]:
-    """The records each of the stream's maps emits, by stream alias.
-
-    The same transformations as the SDK's per-record path (deselected fields dropped, stream
-    maps and flattening applied), done once per day; the plain case is the records as they
-    are (structs, encoded as they are).
-    """
-    if _takes_records_as_they_are(stream):
-        return [(stream.name, records)]
-    records = as_dicts(records)
-    deselected = stream.deselected_fields()
-    if deselected:
-        for record in records:
-            for name in deselected:
-                record.pop(name, None)
-    maps = stream.stream_maps
-    mapped: list[tuple[str, list[dict]]] = []
-    for stream_map in maps:
-        transformed = (stream_map.transform(record) for record in records)
-        mapped.append(
-            (stream_map.stream_alias, [record for record in transformed if record is not None])
-        )
-    return mapped
 
 
 if __name__ == "__main__":

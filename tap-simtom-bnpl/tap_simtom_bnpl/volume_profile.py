@@ -35,13 +35,18 @@ class VolumeRange:
 
 @dataclass(frozen=True)
 class VolumeProfile:
-    """Volume ranges per day type and the holiday calendar that decides the type."""
+    """Volume ranges per day type and the holiday calendar that decides the type.
 
-    weekday: VolumeRange = VolumeRange(5000, 7000)
-    weekend: VolumeRange = VolumeRange(3000, 4000)
-    holiday: VolumeRange = VolumeRange(8000, 10000)
-    country: str = "US"
-    subdivision: str | None = None
+    The seed design's ranges and calendar are the `volume_profile` setting's defaults.
+    """
+
+    KINDS: t.ClassVar[tuple[str, ...]] = (WEEKDAY, WEEKEND, HOLIDAY)
+
+    weekday: VolumeRange
+    weekend: VolumeRange
+    holiday: VolumeRange
+    country: str
+    subdivision: str | None
     _calendar: dict = field(default_factory=dict, compare=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 

@@ -228,7 +228,7 @@ def test_a_second_run_at_the_same_location_is_refused_on_one_line(simtom, tmp_pa
         ),
         (
             {"storage": {"root": "/x"}},
-            "batch_config.encoding: required, expected an object with format 'jsonl'",
+            "batch_config.encoding: required, expected an object",
         ),
         (
             {"encoding": {"format": "jsonl", "level": 9}, "storage": {"root": "/x"}},
@@ -236,7 +236,7 @@ def test_a_second_run_at_the_same_location_is_refused_on_one_line(simtom, tmp_pa
         ),
         (
             {"encoding": {"format": "jsonl"}, "storage": {"root": "/x", "bucket": "b"}},
-            "batch_config.storage: unexpected field 'bucket'; expected only root, prefix, params",
+            "batch_config.storage: unexpected field 'bucket'; expected only root, prefix",
         ),
     ],
     ids=[

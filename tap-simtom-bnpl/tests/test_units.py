@@ -79,8 +79,14 @@ def test_customer_keys_depend_on_the_body_and_the_id():
     assert len(profile) == 16 and profile != changed
 
 
+def seed_design_profile(**volume_profile) -> VolumeProfile:
+    """The volume profile the setting's defaults make (the seed design)."""
+    config = {"start_date": "2024-11-25", "volume_profile": volume_profile}
+    return parse_settings(config).volume_profile
+
+
 def test_volume_profile_is_deterministic_and_within_the_day_type_range():
-    profile = VolumeProfile()
+    profile = seed_design_profile()
     assert profile.day_type(D(2024, 11, 28)) == "holiday"
     assert profile.day_type(D(2024, 11, 30)) == "weekend"
     assert profile.day_type(D(2024, 11, 26)) == "weekday"
@@ -92,7 +98,7 @@ def test_volume_profile_is_deterministic_and_within_the_day_type_range():
         assert band.low <= volume <= band.high
     assert len(set(volumes)) > 100, "volumes vary across the range"
     assert VolumeRange(5, 5).pick(0.999) == 5
-    assert VolumeProfile(country="GB").day_type(D(2024, 12, 26)) == "holiday"
+    assert seed_design_profile(country="GB").day_type(D(2024, 12, 26)) == "holiday"
 
 
 def good_record(**changes) -> dict:
@@ -220,26 +226,29 @@ def test_max_rejected_share_is_a_share_from_0_to_1():
     assert parse_settings({**base, "max_rejected_share": "0.5"}).max_rejected_share == 0.5
     assert parse_settings({**base, "max_rejected_share": Decimal("1")}).max_rejected_share == 1.0
     assert parse_settings({**base, "max_rejected_share": 0}).max_rejected_share == 0.0
-    assert parse_settings({**base, "max_rejected_share": None}).max_rejected_share == 0.01
-    for bad in (1.5, -0.1, "lots", True, "nan"):
+    for bad in (1.5, -0.1, "lots", True, "nan", "1.5", None):
         with pytest.raises(SettingsError, match=r"^max_rejected_share: expected a number from 0"):
             parse_settings({**base, "max_rejected_share": bad})
 
 
 def test_settings_defaults_and_conversions():
-    settings = parse_settings({"start_date": "2024-11-25T10:00:00Z"}, today=D(2024, 12, 2))
+    settings = parse_settings({"start_date": "2024-11-25"}, today=D(2024, 12, 2))
     assert settings.start_date == D(2024, 11, 25)
     assert settings.end_date == D(2024, 12, 1)
     assert settings.seed == 42 and settings.base_daily_volume == 5000
     assert settings.window_days == 7 and settings.max_parallel_requests == 1
     assert settings.api_url == "https://simtom-production.up.railway.app"
     assert settings.volume_profile is None and settings.effective_window_days == 7
-    decimals = parse_settings(
-        {"start_date": "2024-11-25", "request_timeout": Decimal("2.5"), "window_days": "3"}
-    )
-    assert decimals.request_timeout == 2.5 and decimals.window_days == 3
+    decimals = parse_settings({"start_date": "2024-11-25", "request_timeout": Decimal("2.5")})
+    assert decimals.request_timeout == 2.5
     profiled = parse_settings({"start_date": "2024-11-25", "volume_profile": {}})
-    assert profiled.volume_profile == VolumeProfile()
+    assert profiled.volume_profile == VolumeProfile(
+        weekday=VolumeRange(5000, 7000),
+        weekend=VolumeRange(3000, 4000),
+        holiday=VolumeRange(8000, 10000),
+        country="US",
+        subdivision=None,
+    )
     assert profiled.effective_window_days == 1
     assert parse_settings({"start_date": "2024-11-25", "seed": None}).seed is None
 
