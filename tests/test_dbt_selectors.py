@@ -73,6 +73,8 @@ def test_staging_and_marts_steps_partition_the_whole_build(project: Project) -> 
     assert {"seed.bnpl.us_public_holidays", "seed.bnpl.us_state_codes"} <= set(staging)
     assert "model.bnpl.stg_simtom__transactions" in staging
     assert "model.bnpl.int_bnpl_customer_profiles" in staging
+    # Keyed by the request window, it reads the staged transactions, not the marts.
+    assert "model.bnpl.int_bnpl_risk_features_by_window" in staging
     reads_a_mart = [
         uid for uid, reads in staging.items() if is_mart(uid) or any(map(is_mart, reads))
     ]

@@ -44,9 +44,15 @@
 {%- endmacro %}
 
 {#-
-  Whether extraction `new` replaces extraction `old` of the same key: the later request
-  wins, then the later load, then the greater run id (the order staging deduplicates by).
+  The order in which extractions of one key win, as an ORDER BY list, newest first: the later
+  request, then the later load, then the greater run id. Staging deduplicates each load by it
+  (bnpl_latest_row_per_key).
 -#}
+{% macro bnpl_extraction_recency_order() -%}
+    requested_at desc, loaded_at desc, extraction_run_id desc
+{%- endmacro %}
+
+{#- The same order as a predicate: whether extraction `new` of a key replaces `old`. -#}
 {% macro bnpl_is_later_extraction(new, old) -%}
     (
         {{ new }}.requested_at > {{ old }}.requested_at
@@ -57,6 +63,22 @@
             and {{ new }}.extraction_run_id > {{ old }}.extraction_run_id
         )
     )
+{%- endmacro %}
+
+{#-
+  The tail of an incremental staging model's final select from `new_rows` (one latest
+  extraction per key of this load): joined to the rows already staged, it keeps a new key
+  and a key whose new extraction beats the staged one. A load can arrive after a later
+  extraction of the same key was staged: the staged copy stays. Nothing outside an
+  incremental run.
+-#}
+{% macro bnpl_keep_later_extractions(new_rows, key_column) -%}
+    {%- if is_incremental() -%}
+    left join {{ this }} as staged
+        on {{ new_rows }}.{{ key_column }} = staged.{{ key_column }}
+    where staged.{{ key_column }} is null
+        or {{ bnpl_is_later_extraction(new_rows, 'staged') }}
+    {%- endif -%}
 {%- endmacro %}
 
 {# Audit columns on every incrementally merged row: which dbt invocation wrote it, and when. #}
@@ -82,7 +104,27 @@
     )
 {%- endmacro %}
 
-{# The transaction columns mart_bnpl_risk_features segments by. #}
+{#-
+  The customers an incremental customer-grain mart rebuilds because of transactions: those
+  with a transaction merged since the mart's newest source row (`source_updated_at`), and
+  those a re-extraction took a transaction from (previous_customer_key). A select of one
+  column, customer_key.
+-#}
+{% macro bnpl_customers_with_rewritten_transactions() -%}
+    select customer_key from {{ ref('mart_bnpl_transactions') }}
+    where dbt_updated_at > {{ bnpl_high_water_mark('source_updated_at') }}
+    union distinct
+    select previous_customer_key from {{ ref('mart_bnpl_transactions') }}
+    where dbt_updated_at > {{ bnpl_high_water_mark('source_updated_at') }}
+        and previous_customer_key is not null
+{%- endmacro %}
+
+{# Whether a risk level counts as high risk in the marts' high-risk counts and shares. #}
+{% macro bnpl_is_high_risk_level(risk_level_expression) -%}
+    {{ risk_level_expression }} in ('high', 'very_high')
+{%- endmacro %}
+
+{# The transaction columns int_risk_features_by_window segments by. #}
 {% macro bnpl_risk_segment_dimensions() -%}
     {{ return([
         'customer_credit_score_range',

@@ -19,12 +19,7 @@ with
 {% if is_incremental() -%}
 customers_to_rebuild as (
 
-    select customer_key from {{ ref('mart_bnpl_transactions') }}
-    where dbt_updated_at > {{ bnpl_high_water_mark('source_updated_at') }}
-    union distinct
-    select previous_customer_key from {{ ref('mart_bnpl_transactions') }}
-    where dbt_updated_at > {{ bnpl_high_water_mark('source_updated_at') }}
-        and previous_customer_key is not null
+    {{ bnpl_customers_with_rewritten_transactions() }}
 
 ),
 
@@ -48,7 +43,7 @@ customer_kpis as (
         avg(amount) as avg_amount,
         max(amount) as max_amount,
         avg(risk_score) as avg_risk_score,
-        sum(case when risk_level in ('high', 'very_high') then 1 else 0 end) as high_risk_level_transactions,
+        sum(case when {{ bnpl_is_high_risk_level('risk_level') }} then 1 else 0 end) as high_risk_level_transactions,
         sum(case when will_default then 1 else 0 end) as defaulted_transactions,
         sum(case when will_default then amount else 0 end) as defaulted_amount,
         min(days_to_first_missed_payment) as min_days_to_first_missed_payment,

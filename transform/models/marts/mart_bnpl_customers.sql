@@ -21,12 +21,7 @@ with
 {% if is_incremental() -%}
 customers_to_rebuild as (
 
-    select customer_key from {{ ref('mart_bnpl_transactions') }}
-    where dbt_updated_at > {{ bnpl_high_water_mark('source_updated_at') }}
-    union distinct
-    select previous_customer_key from {{ ref('mart_bnpl_transactions') }}
-    where dbt_updated_at > {{ bnpl_high_water_mark('source_updated_at') }}
-        and previous_customer_key is not null
+    {{ bnpl_customers_with_rewritten_transactions() }}
     union distinct
     select customer_key from {{ ref('int_bnpl_customer_profiles') }}
     where dbt_updated_at > {{ bnpl_high_water_mark('source_updated_at') }}

@@ -62,7 +62,7 @@ customer_transactions as (
         merged_transactions.*,
         customers_to_rebuild.rebuild_from,
         {{ bnpl_epoch_seconds('merged_transactions.transacted_at') }} as transacted_epoch_seconds,
-        case when merged_transactions.risk_level in ('high', 'very_high') then 1 else 0 end
+        case when {{ bnpl_is_high_risk_level('merged_transactions.risk_level') }} then 1 else 0 end
             as is_high_risk_level
     from {{ ref('mart_bnpl_transactions') }} as merged_transactions
     inner join customers_to_rebuild

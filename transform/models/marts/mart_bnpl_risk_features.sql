@@ -1,12 +1,12 @@
 {#-
   Risk aggregates by segment, one row per (segment dimension, segment value): how much
   business each segment brings and how it defaults. Built on outcomes, so for monitoring and
-  policy, not to be joined into training rows. Summed from mart_bnpl_risk_features_by_window,
+  policy, not to be joined into training rows. Summed from int_bnpl_risk_features_by_window,
   which a daily run updates for the new windows only.
 -#}
 with window_segments as (
 
-    select * from {{ ref('mart_bnpl_risk_features_by_window') }}
+    select * from {{ ref('int_bnpl_risk_features_by_window') }}
 
 ),
 

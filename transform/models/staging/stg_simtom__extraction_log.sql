@@ -33,17 +33,10 @@ typed_extraction_log as (
 
 ),
 
-extraction_log_ranked_by_load as (
+latest_loads as (
 
-    select
-        typed_extraction_log.*,
-        row_number() over (
-            partition by extraction_key order by loaded_at desc
-        ) as load_recency_rank
-    from typed_extraction_log
+    {{ bnpl_latest_row_per_key('typed_extraction_log', 'extraction_key', 'loaded_at desc') }}
 
 )
 
-select {{ bnpl_star_except('extraction_log_ranked_by_load', ['load_recency_rank']) }}
-from extraction_log_ranked_by_load
-where load_recency_rank = 1
+select * from latest_loads

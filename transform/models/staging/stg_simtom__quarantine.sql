@@ -23,15 +23,10 @@ typed_quarantine as (
 
 ),
 
-quarantine_ranked_by_load as (
+latest_loads as (
 
-    select
-        typed_quarantine.*,
-        row_number() over (partition by quarantine_key order by loaded_at desc) as load_recency_rank
-    from typed_quarantine
+    {{ bnpl_latest_row_per_key('typed_quarantine', 'quarantine_key', 'loaded_at desc') }}
 
 )
 
-select {{ bnpl_star_except('quarantine_ranked_by_load', ['load_recency_rank']) }}
-from quarantine_ranked_by_load
-where load_recency_rank = 1
+select * from latest_loads

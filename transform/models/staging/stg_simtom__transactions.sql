@@ -100,33 +100,14 @@ typed_transactions as (
 
 ),
 
-transactions_ranked_by_extraction as (
-
-    select
-        typed_transactions.*,
-        row_number() over (
-            partition by transaction_key
-            order by requested_at desc, loaded_at desc, extraction_run_id desc
-        ) as extraction_recency_rank
-    from typed_transactions
-
-),
-
 latest_new_extractions as (
 
-    select * from transactions_ranked_by_extraction
-    where extraction_recency_rank = 1
+    {{ bnpl_latest_row_per_key('typed_transactions', 'transaction_key', bnpl_extraction_recency_order()) }}
 
 )
 
 select
-    {{ bnpl_star_except('latest_new_extractions', ['extraction_recency_rank']) }},
+    latest_new_extractions.*,
     {{ bnpl_audit_columns() }}
 from latest_new_extractions
-{% if is_incremental() -%}
-left join {{ this }} as staged
-    on latest_new_extractions.transaction_key = staged.transaction_key
--- A load can arrive after a later extraction of the same day was staged: the staged copy stays.
-where staged.transaction_key is null
-    or {{ bnpl_is_later_extraction('latest_new_extractions', 'staged') }}
-{%- endif %}
+{{ bnpl_keep_later_extractions('latest_new_extractions', 'transaction_key') }}

@@ -12,8 +12,11 @@
   dimension, segment value). A customer key is a hash of one request body, so every
   transaction of a customer lies in that request's window (window_start, window_end): distinct
   customers add up across windows (assert_customer_in_one_request_window checks it).
+  Keyed by an extraction detail (the request window), so a building block, not a mart. It
+  reads the enriched transactions (the staged rows), so it is built before the quality gate
+  with the rest of intermediate; mart_bnpl_risk_features sums it after the gate.
 
-  Incremental: a run rebuilds the windows holding a transaction rewritten since the last run,
+  Incremental: a run rebuilds the windows holding a transaction staged since the last run,
   and the windows that lost a transaction to another window (their stored count no longer
   matches); a segment a rebuilt window no longer has is zeroed, as a rebuild would drop it.
 -#}
@@ -25,7 +28,7 @@
     {%- set windows_query -%}
         with window_transaction_counts as (
             select window_start, window_end, count(*) as transaction_count
-            from {{ ref('mart_bnpl_transactions') }}
+            from {{ ref('int_bnpl_transactions_enriched') }}
             group by window_start, window_end
         ),
         stored_window_counts as (
@@ -34,7 +37,7 @@
             where segment_dimension = '{{ segment_dimensions[0] }}'
             group by window_start, window_end
         )
-        select window_start, window_end from {{ ref('mart_bnpl_transactions') }}
+        select window_start, window_end from {{ ref('int_bnpl_transactions_enriched') }}
         where dbt_updated_at > {{ bnpl_high_water_mark('source_updated_at') }}
         union distinct
         select stored_window_counts.window_start, stored_window_counts.window_end
@@ -66,7 +69,7 @@
 {%- endset -%}
 with window_transactions as (
 
-    select * from {{ ref('mart_bnpl_transactions') }} as transactions
+    select * from {{ ref('int_bnpl_transactions_enriched') }} as transactions
     where {{ rebuilt_window_filter | replace('ALIAS', 'transactions') }}
 
 ),
@@ -85,7 +88,7 @@ segment_totals as (
         count(amount) as amount_count,
         sum(risk_score) as risk_score_sum,
         count(risk_score) as risk_score_count,
-        sum(case when risk_level in ('high', 'very_high') then 1 else 0 end) as high_risk_level_transactions,
+        sum(case when {{ bnpl_is_high_risk_level('risk_level') }} then 1 else 0 end) as high_risk_level_transactions,
         sum(case when will_default then 1 else 0 end) as defaulted_transactions,
         sum(case when will_default then amount else 0 end) as defaulted_amount,
         sum(days_to_first_missed_payment) as days_to_first_missed_payment_sum,
