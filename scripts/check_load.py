@@ -329,8 +329,9 @@ def check_reachable(project: str, dataset: str, location: str) -> str:
         ) from exc
 
 
-# The schemas the pipeline writes in the DuckDB file: the loader's, dbt's and the gate's.
-WAREHOUSE_SCHEMAS = ("raw", "staging", "intermediate", "marts", "quality")
+# The schemas the pipeline writes in the DuckDB file: the loader's, dbt's, the gate's and
+# the run log's.
+WAREHOUSE_SCHEMAS = ("raw", "staging", "intermediate", "marts", "quality", "ops")
 
 
 def check_duckdb_path(path: Path) -> str:

@@ -24,7 +24,7 @@ sys.modules["check_load"] = check_load
 _spec.loader.exec_module(check_load)
 
 
-@pytest.mark.parametrize("name", ["raw.duckdb", "Marts.db", "quality"])
+@pytest.mark.parametrize("name", ["raw.duckdb", "Marts.db", "quality", "ops.duckdb"])
 def test_preflight_refuses_a_file_named_like_a_schema(tmp_path, name: str) -> None:
     with pytest.raises(check_load.PreflightError, match="choose another file name"):
         check_load.check_duckdb_path(tmp_path / name)
