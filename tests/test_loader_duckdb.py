@@ -20,8 +20,8 @@ pytestmark = [pytest.mark.job]
 
 START, END = "2024-11-25", "2024-11-27"
 
-# The raw tables' columns and types as target-duckdb 0.8.0 created them: dbt's sources,
-# scripts/summary.py, scripts/check_load.py and the quality gate read these.
+# The raw tables' columns and types as target-duckdb 0.8.0 created them, plus the tap's
+# later extra_fields: dbt's sources, scripts/summary.py and the quality gate read these.
 TIMESTAMP, TEXT, INT, FLOAT, BOOL = "TIMESTAMP", "VARCHAR", "HUGEINT", "DOUBLE", "BOOLEAN"
 METADATA = {"_sdc_batched_at": TIMESTAMP, "_sdc_deleted_at": TEXT, "_sdc_extracted_at": TIMESTAMP}
 CUSTOMER = {
@@ -56,6 +56,8 @@ EXPECTED_COLUMNS = {
         "device_os": TEXT,
         "device_type": TEXT,
         "economic_stress_factor": FLOAT,
+        # JSON text of the fields simtom sent that the tap does not know (null when none).
+        "extra_fields": TEXT,
         "first_payment_amount": FLOAT,
         "installment_count": INT,
         "payment_credit_limit": INT,
