@@ -1,19 +1,10 @@
-"""Post-load check: the raw rows of every extracted day match what the tap says it emitted.
+"""Pre-flight check of the loader's warehouse configuration, before anything is extracted.
 
-Loaders can report success after losing rows (z3-target-bigquery exits 0 and emits STATE
-after a failed load job), so the job runs this right after the loader. For each day, the
-latest extraction of it in extraction_log (by finished_at) says how many transactions and
-quarantined lines that run emitted; the raw tables must hold exactly that many rows of
-that run and day. Works on both warehouses:
+The per-day count of what was loaded against what the tap emitted is not here: dbt's
+int_bnpl_daily_reconciliation computes it once and the quality gate fails the job on it
+before the marts are published.
 
-    python scripts/check_load.py --warehouse duckdb     # raw.* in BNPL_DUCKDB_PATH
-    python scripts/check_load.py --warehouse bigquery   # bnpl_raw.* in BNPL_GCP_PROJECT
-
-Exits 1 with one line per mismatched day, 2 when the raw layer cannot be read. BigQuery
-credentials come from the environment only (GOOGLE_APPLICATION_CREDENTIALS or
-application-default credentials).
-
-Before the tap, the BigQuery jobs run the pre-flight check of the loader's configuration:
+The BigQuery jobs run, before the tap:
 
     python scripts/check_load.py --preflight            # project, dataset, location
 
@@ -43,207 +34,9 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class CheckError(RuntimeError):
-    """The raw layer could not be read (missing table, unreachable warehouse)."""
-
-
-@dataclass(frozen=True)
-class DayCount:
-    """One extracted day: what its latest extraction emitted and what the raw tables hold."""
-
-    day: date
-    run_id: str | None
-    emitted: int | None
-    loaded: int
-    quarantined: int | None
-    quarantine_loaded: int
-
-    @property
-    def problems(self) -> list[str]:
-        if self.run_id is None:
-            return [
-                f"{self.day}: {self.loaded} raw transactions and {self.quarantine_loaded} "
-                "quarantined lines but no extraction_log row for the run that loaded them "
-                "(the extraction_log load failed)"
-            ]
-        found = []
-        if self.loaded != self.emitted:
-            found.append(
-                f"{self.day}: raw transactions holds {self.loaded} rows of run {self.run_id}, "
-                f"extraction_log says {self.emitted} were emitted"
-            )
-        if self.quarantine_loaded != self.quarantined:
-            found.append(
-                f"{self.day}: raw quarantine holds {self.quarantine_loaded} rows of run "
-                f"{self.run_id}, extraction_log says {self.quarantined} were quarantined"
-            )
-        return found
-
-
-# {log}, {transactions}, {quarantine} are the raw tables. The latest extraction of a day
-# wins: both loaders append, so older runs' rows of a re-extracted day stay beside the new
-# ones (staging deduplicates) and only the latest run's rows are counted.
-COUNT_SQL = """
-with ranked_log as (
-    select
-        extraction_date,
-        extraction_run_id,
-        records_emitted,
-        records_quarantined,
-        row_number() over (
-            partition by extraction_date
-            order by finished_at desc, extraction_run_id desc
-        ) as recency
-    from {log}
-),
-latest_extractions as (
-    select * from ranked_log where recency = 1
-),
-loaded_transactions as (
-    select transaction_date as day, extraction_run_id, count(*) as loaded
-    from {transactions}
-    group by 1, 2
-),
-loaded_quarantine as (
-    select extraction_date as day, extraction_run_id, count(*) as loaded
-    from {quarantine}
-    where extraction_date is not null
-    group by 1, 2
-),
-loaded_runs as (
-    select day, extraction_run_id from loaded_transactions
-    union distinct
-    select day, extraction_run_id from loaded_quarantine
-),
-orphan_runs as (
-    -- rows of a run that has no extraction_log row for that day at all
-    select loaded_runs.day, loaded_runs.extraction_run_id
-    from loaded_runs
-    left join ranked_log
-        on ranked_log.extraction_date = loaded_runs.day
-        and ranked_log.extraction_run_id = loaded_runs.extraction_run_id
-    where ranked_log.extraction_run_id is null
-)
-select
-    latest_extractions.extraction_date as day,
-    latest_extractions.extraction_run_id as run_id,
-    latest_extractions.records_emitted as emitted,
-    coalesce(loaded_transactions.loaded, 0) as loaded,
-    latest_extractions.records_quarantined as quarantined,
-    coalesce(loaded_quarantine.loaded, 0) as quarantine_loaded
-from latest_extractions
-left join loaded_transactions
-    on loaded_transactions.day = latest_extractions.extraction_date
-    and loaded_transactions.extraction_run_id = latest_extractions.extraction_run_id
-left join loaded_quarantine
-    on loaded_quarantine.day = latest_extractions.extraction_date
-    and loaded_quarantine.extraction_run_id = latest_extractions.extraction_run_id
-union all
-select
-    orphan_runs.day,
-    cast(null as {string_type}) as run_id,
-    cast(null as {int_type}) as emitted,
-    coalesce(loaded_transactions.loaded, 0) as loaded,
-    cast(null as {int_type}) as quarantined,
-    coalesce(loaded_quarantine.loaded, 0) as quarantine_loaded
-from orphan_runs
-left join loaded_transactions
-    on loaded_transactions.day = orphan_runs.day
-    and loaded_transactions.extraction_run_id = orphan_runs.extraction_run_id
-left join loaded_quarantine
-    on loaded_quarantine.day = orphan_runs.day
-    and loaded_quarantine.extraction_run_id = orphan_runs.extraction_run_id
-order by day
-"""
-
-EMPTY_QUARANTINE = (
-    "(select cast(null as date) as extraction_date, "
-    "cast(null as {string_type}) as extraction_run_id limit 0)"
-)
-
-
-class DuckDBRaw:
-    """raw.* in the DuckDB file the loader writes."""
-
-    string_type, int_type = "varchar", "bigint"
-
-    def __init__(self, path: Path, schema: str = "raw") -> None:
-        import duckdb
-
-        if not path.is_file():
-            raise CheckError(f"duckdb_path: {path} does not exist (set BNPL_DUCKDB_PATH)")
-        self.schema = schema
-        self.connection = duckdb.connect(str(path), read_only=True)
-
-    def table(self, name: str) -> str | None:
-        found = self.connection.execute(
-            "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
-            [self.schema, name],
-        ).fetchone()
-        return f'"{self.schema}"."{name}"' if found else None
-
-    def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        return self.connection.execute(sql).fetchall()
-
-
-class BigQueryRaw:
-    """bnpl_raw.* in BigQuery; credentials from the environment only."""
-
-    string_type, int_type = "string", "int64"
-
-    def __init__(self, project: str, location: str, dataset: str = "bnpl_raw") -> None:
-        from google.cloud import bigquery
-
-        self.client = bigquery.Client(project=project, location=location)
-        self.project, self.dataset = project, dataset
-
-    def table(self, name: str) -> str | None:
-        from google.api_core.exceptions import NotFound
-
-        try:
-            self.client.get_table(f"{self.project}.{self.dataset}.{name}")
-        except NotFound:
-            return None
-        return f"`{self.project}.{self.dataset}.{name}`"
-
-    def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        return [tuple(row.values()) for row in self.client.query_and_wait(sql)]
-
-
-def day_counts(raw: DuckDBRaw | BigQueryRaw) -> list[DayCount]:
-    """Expected and loaded rows per extracted day, from the latest extraction of each day."""
-    log, transactions = raw.table("extraction_log"), raw.table("transactions")
-    for name, ref in (("extraction_log", log), ("transactions", transactions)):
-        if ref is None:
-            raise CheckError(f"raw table {name} does not exist: has anything been loaded yet?")
-    # The loaders create a table with its first batch, and a clean run may quarantine nothing.
-    quarantine = raw.table("quarantine") or EMPTY_QUARANTINE.format(string_type=raw.string_type)
-    sql = COUNT_SQL.format(
-        log=log,
-        transactions=transactions,
-        quarantine=quarantine,
-        string_type=raw.string_type,
-        int_type=raw.int_type,
-    )
-    return [
-        DayCount(
-            day=day if isinstance(day, date) else date.fromisoformat(str(day)),
-            run_id=run_id,
-            emitted=None if emitted is None else int(emitted),
-            loaded=int(loaded),
-            quarantined=None if quarantined is None else int(quarantined),
-            quarantine_loaded=int(quarantine_loaded),
-        )
-        for day, run_id, emitted, loaded, quarantined, quarantine_loaded in raw.rows(sql)
-    ]
 
 
 # BigQuery's naming rules (cloud.google.com/bigquery/docs/datasets#dataset-naming,
@@ -378,21 +171,13 @@ def preflight(args: argparse.Namespace) -> int:
     return 0
 
 
-def open_raw(args: argparse.Namespace) -> DuckDBRaw | BigQueryRaw:
-    if args.warehouse == "duckdb":
-        return DuckDBRaw(Path(args.duckdb_path), schema=args.raw_schema or "raw")
-    if not args.project:
-        raise CheckError("project: required for warehouse bigquery (set BNPL_GCP_PROJECT)")
-    return BigQueryRaw(args.project, args.location, dataset=args.raw_schema or "bnpl_raw")
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--warehouse",
         choices=["duckdb", "bigquery"],
         default=os.environ.get("BNPL_LOAD_CHECK_WAREHOUSE", "duckdb"),
-        help="Warehouse whose raw layer to check (BNPL_LOAD_CHECK_WAREHOUSE).",
+        help="Warehouse the loader writes to (BNPL_LOAD_CHECK_WAREHOUSE).",
     )
     parser.add_argument(
         "--duckdb-path",
@@ -413,7 +198,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--raw-schema",
         default=None,
-        help="Schema (DuckDB, default raw) or dataset (BigQuery, default bnpl_raw) to check.",
+        help="Raw dataset to check (BigQuery; else TARGET_BIGQUERY_DATASET, default bnpl_raw).",
     )
     parser.add_argument(
         "--preflight",
@@ -427,31 +212,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.preflight:
-        return preflight(args)
-    try:
-        counts = day_counts(open_raw(args))
-    except CheckError as exc:
-        print(f"check_load: {exc}", file=sys.stderr)
-        return 2
-    problems = [problem for count in counts for problem in count.problems]
-    for problem in problems:
-        print(f"check_load: {problem}", file=sys.stderr)
-    checked = [count for count in counts if count.run_id is not None]
-    if problems:
+    if not args.preflight:
         print(
-            f"check_load: FAILED on {args.warehouse}: {len(problems)} mismatch(es) over "
-            f"{len(counts)} day(s)",
+            "check_load: --preflight: required (the per-day load counts are dbt's "
+            "int_bnpl_daily_reconciliation, checked by the quality gate)",
             file=sys.stderr,
         )
-        return 1
-    total = sum(count.loaded for count in checked)
-    span = f"{checked[0].day}..{checked[-1].day}" if checked else "no days"
-    print(
-        f"check_load: OK on {args.warehouse}: {len(checked)} day(s) ({span}), "
-        f"{total} raw transactions match extraction_log"
-    )
-    return 0
+        return 2
+    return preflight(args)
 
 
 if __name__ == "__main__":

@@ -67,7 +67,13 @@ def customers_written_by(project: Project, model: str, invocation_id: str) -> se
 
 
 # Every column of the marts a daily run maintains incrementally, but the bookkeeping ones.
-BOOKKEEPING = ("dbt_invocation_id", "dbt_updated_at", "source_updated_at", "previous_customer_key")
+BOOKKEEPING = (
+    "dbt_invocation_id",
+    "dbt_updated_at",
+    "source_updated_at",
+    "reconciliation_updated_at",
+    "previous_customer_key",
+)
 COMPARED_MARTS = (
     "mart_bnpl_transactions",
     "mart_bnpl_customers",

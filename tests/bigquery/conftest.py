@@ -9,7 +9,6 @@ folder and quality reports are its own. The plugin venvs are the real ones under
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ BIGQUERY_PLUGIN_VENVS = (
     ".meltano/utilities/quality/venv",
     ".meltano/utilities/load-check/venv",
 )
-# The load check runs from whichever venv holds the Google client: its own Meltano utility
+# The pre-flight runs from whichever venv holds the Google client: its own Meltano utility
 # once meltano.yml defines it, otherwise the loader's.
 CHECK_LOAD_PYTHONS = (
     ".meltano/utilities/load-check/venv/bin/python",
@@ -78,24 +77,6 @@ class BigQueryProject(Project):
     def bq(self) -> BigQueryRest:
         return BigQueryRest(self.emulator_rest, self.gcp_project)
 
-    def check_load(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """scripts/check_load.py on this project's bnpl_raw, as the job runs it after a load."""
-        python = next(ROOT / path for path in CHECK_LOAD_PYTHONS if (ROOT / path).is_file())
-        return subprocess.run(
-            [
-                str(python),
-                str(ROOT / "scripts" / "check_load.py"),
-                "--warehouse",
-                "bigquery",
-                *args,
-            ],
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-
 
 @pytest.fixture
 def bq_project(
@@ -115,7 +96,6 @@ def bq_project(
         "BNPL_BQ_AUTH_METHOD": "oauth-secrets",
         "BNPL_BQ_OAUTH_TOKEN": "emulator-token",
         "BNPL_QUALITY_WAREHOUSE": "bigquery",
-        "BNPL_LOAD_CHECK_WAREHOUSE": "bigquery",
     }
     return BigQueryProject(
         workdir=tmp_path,

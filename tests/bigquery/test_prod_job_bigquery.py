@@ -1,8 +1,9 @@
 """The production job on BigQuery, run for real against the local BigQuery emulator.
 
 `meltano run daily-bigquery` in the prod environment: the tap against the local simtom
-server, target-bigquery with prod's load method and settings, the load check, dbt-bigquery
-building staging, the quality gate on BigQuery, then dbt-bigquery building the marts. Only
+server, target-bigquery with prod's load method and settings, dbt-bigquery building staging
+(and the per-day reconciliation), the quality gate on BigQuery, then dbt-bigquery building
+the marts. Only
 the BigQuery service is emulated (PyPI local-bigquery on DuckDB); the hook in emulator_hook/
 points the plugins' Google clients at it.
 """
@@ -46,6 +47,17 @@ def mart_per_day(project: BigQueryProject) -> dict[str, int]:
     )
 
 
+def reconciled_per_day(project: BigQueryProject) -> dict[str, bool]:
+    """is_balanced per day of dbt's int_bnpl_daily_reconciliation (what the gate reads)."""
+    return {
+        str(row["day"]): row["is_balanced"]
+        for row in project.bq.query(
+            "select reconciliation_date as day, is_balanced "
+            "from bnpl_staging.int_bnpl_daily_reconciliation order by 1"
+        )
+    }
+
+
 def prod_state(project: BigQueryProject) -> dict:
     run = project.meltano("state", "get", STATE_ID)
     assert run.returncode == 0, run.tail()
@@ -66,9 +78,7 @@ def test_daily_bigquery_job_then_incremental_run(
     assert raw == sent
     assert emitted_per_day(bq_project) == raw
     assert all(count > 0 for count in raw.values())
-    checked = bq_project.check_load()
-    assert checked.returncode == 0, checked.stderr
-    assert f"{len(first_days)} day(s)" in checked.stdout
+    assert reconciled_per_day(bq_project) == {day: True for day in first_days}
 
     # Raw tables as target-bigquery creates them with prod's settings.
     raw_table = bq_project.bq.table("bnpl_raw", "transactions")
@@ -129,8 +139,7 @@ def test_daily_bigquery_job_then_incremental_run(
     assert list(raw) == all_days
     assert raw == sent_per_day(simtom_server)
     assert emitted_per_day(bq_project) == raw
-    checked = bq_project.check_load()
-    assert checked.returncode == 0, checked.stderr
+    assert reconciled_per_day(bq_project) == {day: True for day in all_days}
 
     # The mart merged the new days and rebuilt only the lookback window: older days keep
     # the rows (and the invocation id) of the first run.
@@ -206,32 +215,49 @@ def test_a_failing_gate_leaves_the_bigquery_marts_as_they_were(
     assert list(mart_per_day(bq_project)) == ["2024-11-25", "2024-11-26"]
 
 
-def test_check_load_fails_a_load_that_target_bigquery_reported_as_done(
+def test_a_load_target_bigquery_reported_as_done_fails_the_gate_and_leaves_the_marts(
     bq_project: BigQueryProject,
 ) -> None:
-    # A raw table whose schema the load cannot fit (transaction_key as INT64): every load
-    # job into it fails. target-bigquery still exits 0 and emits STATE for those days.
-    bq_project.bq.execute("create schema bnpl_raw")
-    bq_project.bq.execute(
-        "create table bnpl_raw.transactions "
-        "(transaction_key int64, transaction_date date, extraction_run_id string)"
-    )
-    days = days_between("2024-11-25", "2024-11-26")
-    run = bq_project.meltano(
-        "run",
-        "tap-simtom-bnpl",
-        "target-bigquery",
-        TAP_SIMTOM_BNPL_START_DATE=days[0],
-        TAP_SIMTOM_BNPL_END_DATE=days[-1],
-    )
-    emitted = emitted_per_day(bq_project)
-    assert list(emitted) == days and all(emitted.values()), emitted
-    assert raw_per_day(bq_project) == {}
+    run = bq_project.run_job("daily-bigquery", "2024-11-25", "2024-11-26")
+    assert run.returncode == 0, run.tail()
+    before = marts_snapshot(bq_project)
+    assert all(before.values()), {k: len(v) for k, v in before.items()}
 
-    checked = bq_project.check_load()
-    assert checked.returncode == 1, (run.returncode, checked.stdout, checked.stderr)
-    for day in days:
-        assert (
-            f"{day}: raw transactions holds 0 rows of run" in checked.stderr
-            and f"extraction_log says {emitted[day]} were emitted" in checked.stderr
-        ), checked.stderr
+    # A raw column the next loads cannot fit (product_brand as INT64; no check reads it on
+    # raw): every load job of transactions fails, and target-bigquery still exits 0 and
+    # passes STATE on for those days.
+    bq_project.bq.execute(
+        "create or replace table bnpl_raw.transactions as "
+        "select * replace (cast(null as int64) as product_brand) from bnpl_raw.transactions"
+    )
+    new_days = days_between("2024-11-27", "2024-11-28")
+    bad = bq_project.run_job("daily-bigquery", None, new_days[-1])
+    assert bad.returncode != 0, bad.tail()
+    emitted = emitted_per_day(bq_project)
+    assert all(emitted.get(day) for day in new_days), emitted
+    assert list(raw_per_day(bq_project)) == ["2024-11-25", "2024-11-26"]
+
+    # dbt built staging and the reconciliation; the gate failed the job on it.
+    reconciled = {
+        str(row["day"]): (row["records_emitted"], row["latest_run_raw_rows"], row["is_balanced"])
+        for row in bq_project.bq.query(
+            "select reconciliation_date as day, records_emitted, latest_run_raw_rows, "
+            "is_balanced from bnpl_staging.int_bnpl_daily_reconciliation"
+        )
+    }
+    for day in new_days:
+        assert reconciled[day] == (emitted[day], 0, False), reconciled
+    gate_runs = bq_project.bq.query(
+        "select run_id, success from bnpl_quality.gate_runs order by run_time"
+    )
+    assert [r["success"] for r in gate_runs] == [True, False]
+    failures = bq_project.bq.query(
+        "select description from bnpl_quality.gate_results where not success "
+        f"and severity = 'critical' and run_id = '{gate_runs[-1]['run_id']}'"
+    )
+    assert any(r["description"].startswith("extracted equals loaded per day") for r in failures)
+
+    # The marts did not change at all.
+    after = marts_snapshot(bq_project)
+    for table, rows in before.items():
+        assert after[table] == rows, f"bnpl_marts.{table} changed although the gate failed"

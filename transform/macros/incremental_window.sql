@@ -151,3 +151,31 @@
 {% macro bnpl_incremental_strategy() -%}
     {{ return('delete+insert' if target.type == 'duckdb' else 'merge') }}
 {%- endmacro %}
+
+{#-
+  The days an incremental day-grain model recounts: the dates `days_query` returns (its
+  first column), read once when the model runs. Empty outside an incremental run.
+-#}
+{% macro bnpl_recounted_days(days_query) -%}
+    {%- set days = [] -%}
+    {%- if is_incremental() and execute -%}
+        {%- for row in run_query(days_query).rows if row[0] is not none -%}
+            {%- do days.append(row[0] | string) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(days) }}
+{%- endmacro %}
+
+{#-
+  Predicate: `date_expression` is one of the recounted days, written as constants so scans
+  prune; `true` outside an incremental run (a full build counts every day).
+-#}
+{% macro bnpl_recounted_day_filter(date_expression, days) -%}
+    {%- if not is_incremental() -%}
+        true
+    {%- elif not days -%}
+        false
+    {%- else -%}
+        {{ date_expression }} in ({% for day in days %}cast('{{ day }}' as date){% if not loop.last %}, {% endif %}{% endfor %})
+    {%- endif -%}
+{%- endmacro %}

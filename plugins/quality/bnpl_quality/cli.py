@@ -33,6 +33,7 @@ ENV = {
     "extraction_log_table": "BNPL_QUALITY_EXTRACTION_LOG_TABLE",
     "quarantine_table": "BNPL_QUALITY_QUARANTINE_TABLE",
     "staging_transactions_table": "BNPL_QUALITY_STAGING_TRANSACTIONS_TABLE",
+    "reconciliation_table": "BNPL_QUALITY_RECONCILIATION_TABLE",
     "staging_date_column": "BNPL_QUALITY_STAGING_DATE_COLUMN",
     "results_table": "BNPL_QUALITY_RESULTS_TABLE",
     "runs_table": "BNPL_QUALITY_RUNS_TABLE",
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         "extraction_log_table",
         "quarantine_table",
         "staging_transactions_table",
+        "reconciliation_table",
         "results_table",
         "runs_table",
     ):
@@ -169,6 +171,7 @@ def config_from_args(args: argparse.Namespace) -> GateConfig:
         extraction_log=pick("extraction_log_table"),
         quarantine=pick("quarantine_table"),
         staging_transactions=pick("staging_transactions_table"),
+        reconciliation=pick("reconciliation_table"),
         results=pick("results_table"),
         runs=pick("runs_table"),
     )

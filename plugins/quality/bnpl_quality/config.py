@@ -18,6 +18,7 @@ DEFAULT_TABLES = {
         "extraction_log": "raw.extraction_log",
         "quarantine": "raw.quarantine",
         "staging_transactions": "staging.stg_simtom__transactions",
+        "reconciliation": "intermediate.int_bnpl_daily_reconciliation",
         "results": "quality.gate_results",
         "runs": "quality.gate_runs",
     },
@@ -26,6 +27,7 @@ DEFAULT_TABLES = {
         "extraction_log": "bnpl_raw.extraction_log",
         "quarantine": "bnpl_raw.quarantine",
         "staging_transactions": "bnpl_staging.stg_simtom__transactions",
+        "reconciliation": "bnpl_staging.int_bnpl_daily_reconciliation",
         "results": "bnpl_quality.gate_results",
         "runs": "bnpl_quality.gate_runs",
     },
@@ -44,6 +46,7 @@ class Tables:
     extraction_log: str
     quarantine: str
     staging_transactions: str
+    reconciliation: str
     results: str
     runs: str
 

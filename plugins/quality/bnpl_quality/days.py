@@ -3,7 +3,9 @@
 By default the newly loaded days: a day is new while its latest extraction (its
 ``extraction_key`` in the extraction log) has not been covered by a gate run that passed,
 as recorded in the runs table. A failed run therefore leaves its days new, and the next
-run checks them again until the data is fixed (re-extracted) or a run passes.
+run checks them again until the data is fixed (re-extracted) or a run passes. A day dbt's
+reconciliation (int_bnpl_daily_reconciliation) says does not balance is new too, even
+when no new extraction of it was logged.
 
 The gate checks one contiguous range: from the earliest to the latest new day, reaching
 back to the day after the last day loaded before it, so a day the pipeline skipped between
@@ -110,6 +112,9 @@ def select_days(config: GateConfig, warehouse: Warehouse) -> DaySelection:
         mode = "new"
         gated = _gated_extraction_keys(config, warehouse)
         wanted = [day for day, e in latest.items() if e.extraction_key not in gated]
+        # Rows can arrive without a new extraction_log row (its load was lost): the days
+        # dbt's reconciliation says do not balance are checked again whatever the log says.
+        wanted += [day for day in _unbalanced_days(config, warehouse) if day not in wanted]
         if wanted:
             earlier = [day for day in latest if day < min(wanted)]
             if earlier:
@@ -127,6 +132,16 @@ def _gated_extraction_keys(config: GateConfig, warehouse: Warehouse) -> set[str]
         f"SELECT extraction_keys FROM {warehouse.ref(config.tables.runs)} WHERE success"
     )
     return {key for row in rows for key in (row["extraction_keys"] or "").split(",") if key}
+
+
+def _unbalanced_days(config: GateConfig, warehouse: Warehouse) -> list[date]:
+    if not warehouse.has_table(config.tables.reconciliation):
+        return []
+    rows = warehouse.rows(
+        "SELECT reconciliation_date AS day FROM "
+        f"{warehouse.ref(config.tables.reconciliation)} WHERE NOT is_balanced"
+    )
+    return [_as_day(row["day"]) for row in rows]
 
 
 def _as_day(value: object) -> date:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -92,6 +91,7 @@ def _suite_inputs(config: GateConfig, warehouse: Warehouse, selection: DaySelect
         volumes[day] = config.expected_volume or logged
     has_staging = warehouse.has_table(tables.staging_transactions)
     has_quarantine = warehouse.has_table(tables.quarantine)
+    has_reconciliation = warehouse.has_table(tables.reconciliation)
     # Where the fields simtom sent beyond the tap's schema are read: staging, else raw (a
     # warehouse loaded before the tap kept them has the column in neither).
     extra_fields = None
@@ -112,6 +112,8 @@ def _suite_inputs(config: GateConfig, warehouse: Warehouse, selection: DaySelect
         extraction_log=warehouse.ref(tables.extraction_log),
         quarantine=warehouse.ref(tables.quarantine) if has_quarantine else None,
         staging=warehouse.ref(tables.staging_transactions) if has_staging else None,
+        reconciliation=warehouse.ref(tables.reconciliation) if has_reconciliation else None,
+        extraction_keys={day: e.extraction_key for day, e in selection.extractions.items()},
         extra_fields=extra_fields,
     )
 
@@ -131,19 +133,14 @@ def _add_examples(outcome: GateOutcome, warehouse: Warehouse, batch: str) -> Non
 
 
 def _daily_rows(inputs: SuiteInputs, warehouse: Warehouse, batch: str) -> list[dict[str, Any]]:
-    # A table the checks could not read (its expectations already failed on it) must not
-    # keep the report from showing the days: leave staging out, then quarantine too.
-    without_staging = replace(inputs, staging=None)
-    attempts = (inputs, without_staging, replace(without_staging, quarantine=None))
-    for attempt in attempts:
-        try:
-            rows = warehouse.rows(
-                reconciliation_query(attempt, batch=f"({batch})", mismatches_only=False)
-            )
-            break
-        except sa.exc.SQLAlchemyError:
-            if attempt is attempts[-1]:
-                raise
+    # A reconciliation the checks could not read (its expectation already failed on it)
+    # must not keep the report from showing the days.
+    try:
+        rows = warehouse.rows(
+            reconciliation_query(inputs, batch=f"({batch})", mismatches_only=False)
+        )
+    except sa.exc.SQLAlchemyError:
+        rows = []
     by_day = {jsonable(r["day"]): r for r in rows}
     daily = []
     for day, expected in inputs.expectations.items():
@@ -154,9 +151,9 @@ def _daily_rows(inputs: SuiteInputs, warehouse: Warehouse, batch: str) -> list[d
                 "day_type": expected.day_type,
                 "base_daily_volume": expected.base_daily_volume,
                 "extracted": row.get("extracted"),
-                "loaded": row.get("loaded", 0),
+                "loaded": row.get("loaded") or 0,
                 "staged": row.get("staged"),
-                "quarantined": row.get("quarantined_loaded", 0),
+                "quarantined": row.get("quarantined_loaded") or 0,
                 "expected": expected.expected,
                 "band_low": expected.warn_low,
                 "band_high": expected.warn_high,

@@ -2,11 +2,11 @@
 
 Both suites validate one batch: the raw transactions of the checked days, as a query
 asset, so every expectation runs as SQL in the warehouse. Checks that need other tables
-(extraction log, quarantine, staging) are UnexpectedRowsExpectations whose SQL joins them
-to ``{batch}``. GX aliases ``{batch}`` itself unless the query has a JOIN, so only joining queries
-alias it. Each expectation carries ``meta.severity``: ``critical`` (business rules,
-reconciliation, completeness) fails the gate; ``warning`` (statistical drift) fails it
-only with fail_on_drift.
+(extraction log, quarantine, staging, dbt's per-day reconciliation) are
+UnexpectedRowsExpectations whose SQL joins them to ``{batch}``. GX aliases ``{batch}``
+itself unless the query has a JOIN, so only joining queries alias it. Each expectation
+carries ``meta.severity``: ``critical`` (business rules, reconciliation, completeness)
+fails the gate; ``warning`` (statistical drift) fails it only with fail_on_drift.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ class SuiteInputs:
     extraction_log: str
     quarantine: str | None  # None when the loader has not created it (no line quarantined)
     staging: str | None  # None when dbt has not built staging yet
+    reconciliation: str | None  # dbt's int_bnpl_daily_reconciliation; None: not built yet
+    extraction_keys: dict[date, str]  # the latest extraction of each checked day
     extra_fields: str | None = None  # the table with `extra_fields`; None: no such column
 
 
@@ -53,59 +55,45 @@ def batch_query(inputs: SuiteInputs) -> str:
 def reconciliation_query(
     inputs: SuiteInputs, batch: str = "{batch}", mismatches_only: bool = True
 ) -> str:
-    """Per day: extracted (latest extraction log row) against loaded (raw, staging, quarantine).
+    """Per checked day: dbt's int_bnpl_daily_reconciliation (the latest extraction's counts
+    against raw, quarantine and staging), computed once there and only read here.
 
-    As an expectation it returns the days that disagree; the report reads every day.
+    As an expectation it returns the days that do not balance, that have rows or an
+    extraction but no reconciliation row, or whose reconciliation row is of an older
+    extraction than the latest logged one (dbt has not run since the load); the report
+    reads every day.
     """
-    staged_cte = staged_cols = staged_join = staged_cond = ""
-    if inputs.staging:
-        date_col = as_date(inputs.config.staging_date_column)
-        staged_cte = f""",
-staged AS (
-  SELECT {date_col} AS day, COUNT(DISTINCT transaction_key) AS staged
-  FROM {inputs.staging}
-  WHERE {date_col} IN ({day_list(inputs.days)})
-  GROUP BY {date_col}
-)"""
-        staged_cols = ", COALESCE(s.staged, 0) AS staged"
-        staged_join = "LEFT JOIN staged AS s ON s.day = COALESCE(e.day, l.day)"
-        staged_cond = "OR COALESCE(s.staged, 0) <> COALESCE(e.records_emitted, -1)"
-    if inputs.quarantine:
-        quarantined_cte = f""",
-quarantined AS (
-  SELECT {as_date("q.extraction_date")} AS day, q.extraction_run_id,
-         COUNT(DISTINCT q.quarantine_key) AS quarantined
-  FROM {inputs.quarantine} AS q
-  WHERE {as_date("q.extraction_date")} IN ({day_list(inputs.days)})
-  GROUP BY {as_date("q.extraction_date")}, q.extraction_run_id
-)"""
-        quarantined_join = (
-            "LEFT JOIN quarantined AS q ON q.day = e.day "
-            "AND q.extraction_run_id = e.extraction_run_id"
-        )
-        quarantined_col = "COALESCE(q.quarantined, 0)"
-    else:
-        quarantined_cte, quarantined_join, quarantined_col = "", "", "0"
-    where = f"""WHERE e.day IS NULL
-   OR COALESCE(l.loaded, 0) <> COALESCE(e.records_emitted, -1)
-   {staged_cond}
-   OR {quarantined_col} <> COALESCE(e.records_quarantined, 0)"""
-    return f"""WITH extracted AS (
-{latest_extractions(inputs.extraction_log, inputs.days)}
-),
-loaded AS (
-  SELECT {as_date("transaction_date")} AS day, COUNT(DISTINCT transaction_key) AS loaded
-  FROM {batch} AS batch
-  GROUP BY {as_date("transaction_date")}
-){staged_cte}{quarantined_cte}
-SELECT COALESCE(e.day, l.day) AS day, e.records_emitted AS extracted,
-       COALESCE(l.loaded, 0) AS loaded{staged_cols},
-       e.records_quarantined AS quarantined_extracted,
-       {quarantined_col} AS quarantined_loaded
-FROM extracted AS e
-FULL OUTER JOIN loaded AS l ON l.day = e.day
-{staged_join}
-{quarantined_join}
+    checked = literal_rows(
+        ("day", "extraction_key"),
+        [(day, inputs.extraction_keys.get(day)) for day in inputs.days],
+    )
+    if not inputs.reconciliation:
+        # Not built yet: every day with something to reconcile fails, saying why.
+        return f"""WITH checked AS (
+{checked}
+)
+SELECT c.day, 'no reconciliation: dbt has not built it yet (build-staging)' AS problem
+FROM checked AS c
+WHERE c.extraction_key IS NOT NULL
+   OR c.day IN (SELECT {as_date("transaction_date")} FROM {batch})
+ORDER BY day"""
+    where = f"""WHERE (r.reconciliation_date IS NULL AND (
+         c.extraction_key IS NOT NULL
+         OR c.day IN (SELECT {as_date("transaction_date")} FROM {batch} AS batch)))
+   OR NOT r.is_balanced
+   OR COALESCE(r.latest_extraction_key, '') <> COALESCE(CAST(c.extraction_key AS STRING), '')"""
+    return f"""WITH checked AS (
+{checked}
+)
+SELECT c.day, r.records_emitted AS extracted, r.latest_run_raw_rows AS loaded,
+       r.raw_distinct_transaction_keys AS loaded_keys, r.staged_rows AS staged,
+       r.staged_rows_of_latest_run AS staged_of_latest_run,
+       r.records_quarantined AS quarantined_extracted,
+       r.latest_run_quarantine_rows AS quarantined_loaded, r.unlogged_runs,
+       r.latest_extraction_key AS reconciled_extraction_key,
+       CAST(c.extraction_key AS STRING) AS latest_extraction_key, r.is_balanced
+FROM checked AS c
+LEFT JOIN {inputs.reconciliation} AS r ON r.reconciliation_date = c.day
 {where if mismatches_only else ""}
 ORDER BY day"""
 
@@ -251,10 +239,9 @@ WHERE {as_date("_timestamp")} <> {as_date("transaction_date")}
     add(
         ex.UnexpectedRowsExpectation(
             description=(
-                "extracted equals loaded per day (latest extraction_log records_emitted and "
-                "records_quarantined against distinct keys in raw"
-                + (", staging" if inputs.staging else "")
-                + " and quarantine)"
+                "extracted equals loaded per day (int_bnpl_daily_reconciliation balances: the "
+                "latest extraction's records_emitted and records_quarantined against its raw "
+                "rows and quarantined lines, the distinct keys in raw and the staged rows)"
             ),
             unexpected_rows_query=reconciliation_query(inputs),
             meta=_meta(CRITICAL, "transaction_key"),

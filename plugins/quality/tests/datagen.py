@@ -295,7 +295,9 @@ def load_days(
 
 
 def build_staging(path: Path) -> None:
-    """What dbt's staging model does: one row per transaction_key."""
+    """What dbt's staging step does: one row per transaction_key in staging, and the per-day
+    reconciliation as it reads when every day balances (whether it balances is dbt's to
+    count; tests/test_daily_reconciliation.py checks that with real dbt)."""
     con = duckdb.connect(str(path))
     try:
         con.execute("CREATE SCHEMA IF NOT EXISTS staging")
@@ -305,6 +307,19 @@ def build_staging(path: Path) -> None:
             "CAST(transaction_date AS DATE) AS transaction_date "
             "FROM raw.transactions QUALIFY ROW_NUMBER() OVER "
             "(PARTITION BY transaction_key ORDER BY _sdc_batched_at DESC) = 1"
+        )
+        con.execute("CREATE SCHEMA IF NOT EXISTS intermediate")
+        con.execute(
+            "CREATE OR REPLACE TABLE intermediate.int_bnpl_daily_reconciliation AS "
+            "SELECT CAST(extraction_date AS DATE) AS reconciliation_date, "
+            "extraction_key AS latest_extraction_key, records_emitted, records_quarantined, "
+            "records_emitted AS latest_run_raw_rows, "
+            "records_emitted AS raw_distinct_transaction_keys, records_emitted AS staged_rows, "
+            "records_emitted AS staged_rows_of_latest_run, "
+            "records_quarantined AS latest_run_quarantine_rows, 0 AS unlogged_runs, "
+            "TRUE AS is_balanced "
+            "FROM raw.extraction_log QUALIFY ROW_NUMBER() OVER "
+            "(PARTITION BY extraction_date ORDER BY finished_at DESC) = 1"
         )
     finally:
         con.close()

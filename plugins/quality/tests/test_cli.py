@@ -8,7 +8,7 @@ import pytest
 from bnpl_quality.cli import build_parser, config_from_args, main
 from bnpl_quality.config import ConfigError
 from bnpl_quality.days import parse_days
-from datagen import load_days, week
+from datagen import build_staging, load_days, week
 from simtom_local.volume import expected
 
 
@@ -75,6 +75,7 @@ def test_bad_settings_exit_2_with_one_line(monkeypatch, capsys, argv, env, messa
 def test_gate_command_exit_codes_and_summary(gx, duckdb_path, tmp_path, capsys, monkeypatch):
     saturday = date(2024, 11, 30)  # at x0.7 of its expected count: warns
     load_days(duckdb_path, week(), counts={saturday: int(expected(saturday, 60) * 0.7)})
+    build_staging(duckdb_path)
     monkeypatch.setenv("BNPL_DUCKDB_PATH", str(duckdb_path))
     report_dir = tmp_path / "q"
     assert main(["gate", "--report-dir", str(report_dir)]) == 0
