@@ -24,6 +24,8 @@ import pytest
 from simtom_local import SimtomServer
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every mart the dbt project builds: one model file each.
+MART_MODELS = sorted(path.stem for path in (ROOT / "transform" / "models" / "marts").glob("*.sql"))
 STATE_ID = "dev:tap-simtom-bnpl-to-target-duckdb"
 # Small days keep a job run to seconds; the count of a day still follows simtom's calendar.
 BASE_DAILY_VOLUME = 100

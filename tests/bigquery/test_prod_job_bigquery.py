@@ -15,7 +15,7 @@ import json
 import pytest
 from simtom_local import SimtomServer
 
-from conftest import days_between, sent_per_day
+from conftest import MART_MODELS, days_between, sent_per_day
 
 from .conftest import BigQueryProject
 
@@ -187,7 +187,8 @@ def test_a_failing_gate_leaves_the_bigquery_marts_as_they_were(
     run = bq_project.run_job("daily-bigquery", "2024-11-25", "2024-11-26")
     assert run.returncode == 0, run.tail()
     before = marts_snapshot(bq_project)
-    assert len(before) >= 9 and all(before.values()), {k: len(v) for k, v in before.items()}
+    assert sorted(before) == MART_MODELS, sorted(before)
+    assert all(before.values()), {k: len(v) for k, v in before.items()}
 
     # The tap's stream maps drop a day, as in tests/test_job_gate.py: only the gate notices.
     skipped = "2024-11-27"
