@@ -2,7 +2,8 @@
 
 The schema says everything about a single setting: its type, range, format, default and
 description. The Singer SDK's validator checks a config against it (config_validation.py)
-and fills in its defaults.
+and fills in its defaults. Those defaults are declared here only: Meltano's plugin
+definition repeats none, environments set only what differs, bench/ reads them from here.
 """
 
 from __future__ import annotations
