@@ -60,10 +60,10 @@ install: .meltano/.plugins-installed ## Create .venv, install Meltano and every 
 run: install ## Run the daily job on DuckDB for START..END against the local server, then summarise
 	START=$(START) END=$(END) JOB=$(JOB) bash scripts/run_local.sh
 
-# Sixteen windows in flight: simtom pauses a second between the days of one request, and
-# concurrent requests overlap those pauses; bench/backfill.py measured bare fetches of a
-# year fastest with 16 clients (4: 87 s, 8: 48 s, 16: 30 s). The tap then buffers up to
-# 16 windows: its peak RSS in that year's backfill was 1.4 GiB (docs/benchmarks.md).
+# Sixteen windows in flight: simtom pauses between the days of one request, and concurrent
+# requests overlap those pauses. bench/backfill.py measures a year's bare fetch by client
+# count (16 was fastest) and the tap's peak memory with 16 windows buffered: see the
+# backfill section of docs/benchmarks.md.
 .PHONY: backfill
 backfill: install ## Backfill START..END on DuckDB (same state as the daily job), e.g. START=2024-01-01 END=2024-11-24
 	TAP_SIMTOM_BNPL_MAX_PARALLEL_REQUESTS=$${TAP_SIMTOM_BNPL_MAX_PARALLEL_REQUESTS:-16} \

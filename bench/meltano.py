@@ -25,6 +25,17 @@ EXTRACT_LOAD_ARGS = (
     "target-duckdb",
 )
 
+# The tap settings that decide what a run requests and how: RECORD-mode runs set them all,
+# so prod's values (its start_date, its parallel requests) never leak into a measurement.
+WORKLOAD_SETTINGS = (
+    "seed",
+    "base_daily_volume",
+    "start_date",
+    "end_date",
+    "window_days",
+    "max_parallel_requests",
+)
+
 # Environment variables of the caller that would steer a benchmark's Meltano runs elsewhere.
 _LEAKY_PREFIXES = ("TAP_SIMTOM_BNPL_", "TARGET_DUCKDB_", "DBT_", "BNPL_")
 _LEAKY_NAMES = (
@@ -79,15 +90,12 @@ class IsolatedMeltano:
 
         A variable for an object setting is merged into meltano.yml's value, so dev's
         batch_config cannot be switched off from outside, and `meltano run` needs an
-        environment: the run selects prod (whose tap has no batch_config) and sets every
-        dev tap setting itself. prod's request_timeout and max_retries stay: they only
-        matter when requests fail, and the run checks that none did.
+        environment: the run selects prod (whose tap has no batch_config) and sets the dev
+        tap settings that shape the workload itself. prod's request_timeout and max_retries
+        stay: they only matter when requests fail, and the run checks that none did.
         """
-        settings = {
-            f"TAP_SIMTOM_BNPL_{key.upper()}": str(value)
-            for key, value in dev_tap_config().items()
-            if key not in ("batch_config", "api_url")  # api_url: this run's server
-        }
+        dev = dev_tap_config()
+        settings = {f"TAP_SIMTOM_BNPL_{key.upper()}": str(dev[key]) for key in WORKLOAD_SETTINGS}
         settings.update(self.overrides)
         settings["MELTANO_ENVIRONMENT"] = "prod"
         settings["TAP_SIMTOM_BNPL_BATCH_CONFIG"] = ""  # unset: see env()

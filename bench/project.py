@@ -44,15 +44,27 @@ class BenchError(RuntimeError):
     """A benchmark could not run (missing install, a failed child process)."""
 
 
+def tap_defaults() -> dict[str, Any]:
+    """The tap's defaults, from its settings schema: the one place they are declared."""
+    from tap_simtom_bnpl.config_schema import CONFIG_SCHEMA
+
+    return {
+        name: schema["default"]
+        for name, schema in CONFIG_SCHEMA["properties"].items()
+        if "default" in schema
+    }
+
+
 def dev_tap_config() -> dict[str, Any]:
-    """The tap's configuration in the dev environment, as meltano.yml writes it."""
+    """The tap's configuration in the dev environment: the tap's defaults, then what
+    meltano.yml's dev environment sets (only what differs from them)."""
     project = yaml.safe_load((ROOT / "meltano.yml").read_text())
     for environment in project.get("environments", []):
         if environment.get("name") != "dev":
             continue
         for extractor in environment["config"]["plugins"].get("extractors", []):
             if extractor["name"] == "tap-simtom-bnpl":
-                return dict(extractor.get("config", {}))
+                return {**tap_defaults(), **extractor.get("config", {})}
     raise BenchError("meltano.yml: no dev configuration of tap-simtom-bnpl")
 
 

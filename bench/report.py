@@ -43,6 +43,10 @@ loopback; every ratio divides two figures measured in the same run, on the same 
 A load average above the machine's CPU count means other work shared its cores during the
 run: wall-clock ratios suffer first, while CPU-second figures and the profiles (py-spy
 samples of every thread, dbt's node timings) show what bounds each pipeline regardless.
+
+The one-off measurements behind individual settings (the loader's commit size and
+checkpoint threshold, dbt's threads, ...) are not repeated here: see
+[tuning.md](tuning.md), written by hand.
 """
 
 

@@ -7,12 +7,13 @@ clipped windows and concurrent requests alike.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 from bisect import bisect_right
 from datetime import date
 from itertools import accumulate
+
+from .seeds import derive_seed
 
 # Shoppers buy mostly in the morning and evening (UTC hours); weights, not probabilities.
 HOUR_WEIGHTS = (
@@ -26,10 +27,11 @@ def day_random(seed_token: str, day: date, base_daily_volume: int) -> random.Ran
     """The random stream owning a day's timestamps.
 
     ``seed_token`` is ``str(seed)`` for seeded requests and a per-request nonce otherwise.
-    Hashing keeps the stream independent of Python's hash randomisation.
+    ``derive_seed`` hashes, so the stream does not depend on Python's hash randomisation.
     """
-    key = f"simtom-local|day|{seed_token}|{day.isoformat()}|{base_daily_volume}".encode()
-    return random.Random(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
+    return random.Random(
+        derive_seed("simtom-local", "day", seed_token, day.isoformat(), base_daily_volume)
+    )
 
 
 def day_seconds(rng: random.Random, count: int) -> list[int]:

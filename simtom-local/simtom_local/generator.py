@@ -13,7 +13,6 @@ request time), so a customer's tenure does not grow across the days of ``_timest
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 from collections import OrderedDict
@@ -21,55 +20,17 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from . import domains as d
+from .products import catalog
 
 _BOOL = ("false", "true")
 # Noise in hundredths: keeps risk_score a sum of 0.01 steps (with float artefacts).
 _RISK_NOISE = tuple(k / 100 for k in range(-8, 9))
 
 
-def derive_seed(*parts: object) -> int:
-    """A 64-bit seed from any parts, stable across processes and Python versions."""
-    key = "|".join(str(part) for part in parts).encode()
-    return int.from_bytes(hashlib.sha256(key).digest()[:8], "big")
-
-
 @lru_cache(maxsize=1)
 def clock_strings() -> tuple[str, ...]:
     """``HH:MM:SS`` for every second of a day."""
     return tuple(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86400))
-
-
-class Product:
-    __slots__ = ("amount", "first_payment", "fragment", "price", "product_id")
-
-    def __init__(self, number: int, rng: random.Random) -> None:
-        rand = rng.random
-        size = d.TABLE_SIZE
-        category = d.CATEGORY_TABLE[int(rand() * size)]
-        _, subcategories, brands, (low, high) = d.CATEGORIES[category]
-        subcategory = subcategories[int(rand() * len(subcategories))]
-        brand = brands[int(rand() * len(brands))]
-        # Skewed towards the cheap end of the category, as shop assortments are.
-        price = round(low + (high - low) * rand() ** 1.6, 2)
-        eligible = rand() < d.BNPL_ELIGIBLE_SHARE
-        risk_category = d.PRODUCT_RISK_TABLE[int(rand() * size)]
-        self.product_id = f"prod_{number:06d}"
-        self.price = price
-        self.amount = repr(price)
-        self.first_payment = repr(round(price * 0.25, 2))
-        self.fragment = (
-            f'"product_category": "{category}", "product_subcategory": "{subcategory}", '
-            f'"product_brand": "{brand}", "product_price": {price!r}, '
-            f'"product_bnpl_eligible": {_BOOL[eligible]}, '
-            f'"product_risk_category": "{risk_category}"'
-        )
-
-
-@lru_cache(maxsize=8)
-def catalog(seed_token: str) -> tuple[Product, ...]:
-    """The product catalog of a seed (or of all unseeded requests): a shop's assortment."""
-    rng = random.Random(derive_seed("simtom-local", "catalog", seed_token))
-    return tuple(Product(n, rng) for n in range(1, d.CATALOG_SIZE + 1))
 
 
 class ResponseGenerator:

@@ -10,10 +10,21 @@ for the cases the tap can produce. Unknown fields are ignored, as pydantic does 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
+
+from .coercion import (
+    FieldError,
+    check_bounds,
+    parse_bool,
+    parse_date,
+    parse_datetime,
+    parse_enum,
+    parse_float,
+    parse_int,
+    parse_int_list,
+)
 
 PYDANTIC_URL = "https://errors.pydantic.dev/2.14/v/"
 MAX_RANGE_DAYS = 365
@@ -21,20 +32,6 @@ MAX_RANGE_DAYS = 365
 ARRIVAL_PATTERNS = ("uniform", "poisson", "nhpp", "burst")
 NOISE_TYPES = ("none", "gaussian", "uniform", "outliers")
 DRIFT_TYPES = ("none", "linear", "seasonal", "sudden", "gradual")
-
-_INT_TEXT = re.compile(r"^\s*[+-]?\d+\s*$")
-# A date, or a datetime at exactly midnight (pydantic accepts both for a date field).
-_DATE_TEXT = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?(?:Z|[+-]00:?00)?)?$"
-)
-_TRUE = {"true", "1", "yes", "on", "t", "y"}
-_FALSE = {"false", "0", "no", "off", "f", "n"}
-
-
-class FieldError(Exception):
-    def __init__(self, kind: str, msg: str, ctx: dict[str, Any] | None = None) -> None:
-        super().__init__(msg)
-        self.kind, self.msg, self.ctx = kind, msg, ctx
 
 
 @dataclass(frozen=True)
@@ -74,151 +71,26 @@ def error_entry(
     return entry
 
 
-def _int(value: Any) -> int:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if value.is_integer():
-            return int(value)
-        raise FieldError(
-            "int_from_float", "Input should be a valid integer, got a number with a fractional part"
-        )
-    if isinstance(value, str):
-        if _INT_TEXT.match(value):
-            return int(value)
-        raise FieldError(
-            "int_parsing", "Input should be a valid integer, unable to parse string as an integer"
-        )
-    raise FieldError("int_type", "Input should be a valid integer")
-
-
-def _float(value: Any) -> float:
-    if isinstance(value, (bool, int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            pass
-        raise FieldError(
-            "float_parsing", "Input should be a valid number, unable to parse string as a number"
-        )
-    raise FieldError("float_type", "Input should be a valid number")
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise FieldError(
-            "bool_parsing", "Input should be a valid boolean, unable to interpret input"
-        )
-    raise FieldError("bool_type", "Input should be a valid boolean")
-
-
-def _date(value: Any) -> date:
-    if not isinstance(value, str):
-        raise FieldError("date_type", "Input should be a valid date")
-    match = _DATE_TEXT.match(value)
-    if match is None:
-        reason = "input is too short" if len(value) < 10 else "invalid date format"
-        if len(value) >= 10 and value[4:5] != "-":
-            reason = "invalid date separator, expected `-`"
-        raise FieldError(
-            "date_from_datetime_parsing",
-            f"Input should be a valid date or datetime, {reason}",
-            {"error": reason},
-        )
-    year, month, day = (int(part) for part in match.groups())
-    try:
-        return date(year, month, day)
-    except ValueError:
-        reason = (
-            "month value is outside expected range of 1-12"
-            if not 1 <= month <= 12
-            else "day value is outside expected range"
-        )
-        raise FieldError(
-            "date_from_datetime_parsing",
-            f"Input should be a valid date or datetime, {reason}",
-            {"error": reason},
-        ) from None
-
-
-def _datetime(value: Any) -> str:
-    if not isinstance(value, str):
-        raise FieldError("datetime_type", "Input should be a valid datetime")
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
-    except ValueError:
-        raise FieldError(
-            "datetime_from_date_parsing",
-            "Input should be a valid datetime or date, invalid datetime format",
-            {"error": "invalid datetime format"},
-        ) from None
-
-
-def _enum(options: tuple[str, ...]):
-    expected = ", ".join(f"'{option}'" for option in options[:-1]) + f" or '{options[-1]}'"
-
-    def check(value: Any) -> str:
-        if isinstance(value, str) and value in options:
-            return value
-        raise FieldError("enum", f"Input should be {expected}", {"expected": expected})
-
-    return check
-
-
-def _int_list(value: Any) -> list[int]:
-    if not isinstance(value, list):
-        raise FieldError("list_type", "Input should be a valid list")
-    return value  # items are checked one by one in validate_body
-
-
-def _bounds(ge: float | None = None, le: float | None = None):
-    def check(value: float) -> float:
-        if ge is not None and value < ge:
-            raise FieldError(
-                "greater_than_equal", f"Input should be greater than or equal to {ge}", {"ge": ge}
-            )
-        if le is not None and value > le:
-            raise FieldError(
-                "less_than_equal", f"Input should be less than or equal to {le}", {"le": le}
-            )
-        return value
-
-    return check
-
-
 # field -> (parser, bounds check or None, nullable, default)
 _FIELDS: dict[str, tuple[Any, Any, bool, Any]] = {
-    "rate_per_second": (_float, _bounds(0.01, 1000.0), True, None),
-    "base_daily_volume": (_int, _bounds(1), False, 1000),
-    "max_records": (_int, _bounds(1), True, None),
-    "arrival_pattern": (_enum(ARRIVAL_PATTERNS), None, False, "uniform"),
-    "peak_hours": (_int_list, None, False, []),
-    "burst_intensity": (_float, _bounds(1.0, 10.0), False, 2.0),
-    "burst_probability": (_float, _bounds(0.0, 1.0), False, 0.1),
-    "start_date": (_date, None, True, None),
-    "end_date": (_date, None, True, None),
-    "include_holiday_patterns": (_bool, None, False, True),
-    "weekend_multiplier": (_float, _bounds(0.1, 5.0), False, 0.85),
-    "noise_type": (_enum(NOISE_TYPES), None, False, "none"),
-    "noise_level": (_float, _bounds(0.0, 1.0), False, 0.0),
-    "drift_type": (_enum(DRIFT_TYPES), None, False, "none"),
-    "drift_strength": (_float, _bounds(0.0, 1.0), False, 0.0),
-    "seed": (_int, None, True, None),
-    "start_time": (_datetime, None, False, None),
-    "time_compression": (_float, _bounds(0.1, 1000.0), False, 1.0),
+    "rate_per_second": (parse_float, check_bounds(0.01, 1000.0), True, None),
+    "base_daily_volume": (parse_int, check_bounds(1), False, 1000),
+    "max_records": (parse_int, check_bounds(1), True, None),
+    "arrival_pattern": (parse_enum(ARRIVAL_PATTERNS), None, False, "uniform"),
+    "peak_hours": (parse_int_list, None, False, []),
+    "burst_intensity": (parse_float, check_bounds(1.0, 10.0), False, 2.0),
+    "burst_probability": (parse_float, check_bounds(0.0, 1.0), False, 0.1),
+    "start_date": (parse_date, None, True, None),
+    "end_date": (parse_date, None, True, None),
+    "include_holiday_patterns": (parse_bool, None, False, True),
+    "weekend_multiplier": (parse_float, check_bounds(0.1, 5.0), False, 0.85),
+    "noise_type": (parse_enum(NOISE_TYPES), None, False, "none"),
+    "noise_level": (parse_float, check_bounds(0.0, 1.0), False, 0.0),
+    "drift_type": (parse_enum(DRIFT_TYPES), None, False, "none"),
+    "drift_strength": (parse_float, check_bounds(0.0, 1.0), False, 0.0),
+    "seed": (parse_int, None, True, None),
+    "start_time": (parse_datetime, None, False, None),
+    "time_compression": (parse_float, check_bounds(0.1, 1000.0), False, 1.0),
 }
 
 
@@ -292,7 +164,7 @@ def validate_body(body: Any) -> StreamConfig:
             items = []
             for index, item in enumerate(value):
                 try:
-                    items.append(_int(item))
+                    items.append(parse_int(item))
                 except FieldError as exc:
                     loc = ["body", name, index]
                     errors.append(error_entry(exc.kind, loc, exc.msg, item, exc.ctx))

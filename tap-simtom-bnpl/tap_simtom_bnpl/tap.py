@@ -21,13 +21,14 @@ from tap_simtom_bnpl.batch import (
     batch_target_from_config,
 )
 from tap_simtom_bnpl.client import SimtomAPIError, SimtomClient
+from tap_simtom_bnpl.config_schema import CONFIG_SCHEMA
 from tap_simtom_bnpl.config_validation import validate_config
 from tap_simtom_bnpl.emission import emit_days, takes_records_as_they_are
 from tap_simtom_bnpl.extract import RetriesExhausted, RunContext
 from tap_simtom_bnpl.progress import Progress
 from tap_simtom_bnpl.rejections import RejectedDay, day_problem
 from tap_simtom_bnpl.response import DayBatch
-from tap_simtom_bnpl.settings import CONFIG_SCHEMA, Settings, SettingsError, settings_from_config
+from tap_simtom_bnpl.settings import Settings, SettingsError, settings_from_config
 from tap_simtom_bnpl.state import DayBookmarks
 from tap_simtom_bnpl.streams import EMIT_ORDER, REPLICATION_KEYS, STREAM_TYPES
 from tap_simtom_bnpl.sync import count_days, ordered_days

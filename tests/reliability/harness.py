@@ -31,7 +31,7 @@ JOB = "daily"
 # Three weeks, i.e. three of the job's aligned 7-day request windows: enough days for ten
 # kills inside extract-load with days still left to extract after each.
 START, END = "2024-11-25", "2024-12-15"
-WINDOW_DAYS = 7  # meltano.yml (dev): window_days
+WINDOW_DAYS = 7  # the tap's default window_days, which dev keeps
 WINDOW_ANCHOR = date(1970, 1, 5)  # the tap aligns windows on this Monday
 VOLUME = 60
 JOB_LOCK = ROOT / "scripts" / "job_lock.py"

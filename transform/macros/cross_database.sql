@@ -90,3 +90,18 @@
         {{ return(none) }}
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+  The greatest of the expressions that are not null (null only when all are). BigQuery's
+  greatest is null as soon as one argument is, DuckDB's skips nulls: backing each argument
+  by the others in turn gives both the same answer.
+-#}
+{% macro bnpl_greatest_not_null() -%}
+    {%- set expressions = varargs | list -%}
+    greatest(
+    {%- for index in range(expressions | length) %}
+        coalesce({{ (expressions[index:] + expressions[:index]) | join(', ') }})
+        {{- ',' if not loop.last }}
+    {%- endfor %}
+    )
+{%- endmacro %}

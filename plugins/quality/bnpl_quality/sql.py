@@ -54,7 +54,12 @@ def _literal(value: object) -> str:
 
 
 def latest_extractions(extraction_log: str, days: Iterable[date] | None = None) -> str:
-    """The latest extraction_log row per extracted day (a re-extraction supersedes)."""
+    """The latest extraction_log row per extracted day (a re-extraction supersedes).
+
+    Latest by request, as dbt picks it (int_bnpl_daily_reconciliation, staging's
+    bnpl_extraction_recency_order): runs that overlap can finish in the other order, and
+    the gate must name the same extraction as the reconciliation row it compares with.
+    """
     where = f"WHERE {as_date('extraction_date')} IN ({day_list(days)})" if days else ""
     return f"""SELECT day, extraction_key, extraction_run_id, records_received, records_emitted,
        records_quarantined, base_daily_volume
@@ -63,7 +68,7 @@ FROM (
          records_received, records_emitted, records_quarantined, base_daily_volume,
          ROW_NUMBER() OVER (
            PARTITION BY {as_date("extraction_date")}
-           ORDER BY finished_at DESC, extraction_run_id DESC
+           ORDER BY requested_at DESC, finished_at DESC, extraction_run_id DESC
          ) AS recency
   FROM {extraction_log}
   {where}

@@ -220,14 +220,17 @@ def load_days(
     primary_key: bool = True,
     finished_at: datetime | None = None,
     counts: dict[date, int] | None = None,
+    requested_at: datetime | None = None,
 ) -> str:
     """Append one extraction run of ``days`` (upserting transactions like target-duckdb).
 
     ``counts`` overrides the transactions of some days (what the server sent those days).
+    ``requested_at`` defaults to ``finished_at``.
     """
     run_id = str(uuid.uuid4())
     window = (days[0], days[-1])
     finished = finished_at or datetime.now().replace(microsecond=0)
+    requested = requested_at or finished
     con = duckdb.connect(str(path))
     try:
         con.execute("CREATE SCHEMA IF NOT EXISTS raw")
@@ -282,8 +285,8 @@ def load_days(
                     len(rows) + quarantined_per_day,
                     len(rows),
                     quarantined_per_day,
-                    finished,
-                    finished,
+                    requested,
+                    requested,
                     finished,
                     seed,
                     volume,
@@ -319,7 +322,8 @@ def build_staging(path: Path) -> None:
             "records_quarantined AS latest_run_quarantine_rows, 0 AS unlogged_runs, "
             "TRUE AS is_balanced "
             "FROM raw.extraction_log QUALIFY ROW_NUMBER() OVER "
-            "(PARTITION BY extraction_date ORDER BY finished_at DESC) = 1"
+            "(PARTITION BY extraction_date "
+            "ORDER BY requested_at DESC, finished_at DESC, extraction_run_id DESC) = 1"
         )
     finally:
         con.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import duckdb
 import pytest
@@ -215,6 +215,31 @@ def test_a_reconciliation_older_than_the_latest_extraction_fails(gate, clean_wee
     assert example["reconciled_extraction_key"] != example["latest_extraction_key"]
     build_staging(clean_week)
     assert gate(days=tuple(week())).verdict == PASS
+
+
+def test_the_latest_extraction_is_the_latest_request_as_in_dbt(gate, clean_week):
+    # Two overlapping re-extractions of a day: the later request finished first. dbt's
+    # reconciliation names the later request; so must the gate, or the day looks stale.
+    day = date(2024, 11, 27)
+    base = datetime.now().replace(microsecond=0) + timedelta(hours=1)  # after clean_week's
+    later_request = load_days(
+        clean_week,
+        [day],
+        requested_at=base + timedelta(minutes=2),
+        finished_at=base + timedelta(minutes=3),
+    )
+    load_days(clean_week, [day], requested_at=base, finished_at=base + timedelta(minutes=5))
+    build_staging(clean_week)
+    execute(  # the reconciliation stands for dbt's: check it names the later request
+        clean_week,
+        "CREATE TABLE reconciled AS SELECT 1 FROM intermediate.int_bnpl_daily_reconciliation "
+        f"WHERE latest_extraction_key = '{later_request}:{day}'",
+        "SELECT error('not the later request') FROM (SELECT COUNT(*) AS n FROM reconciled) "
+        "WHERE n <> 1",
+        "DROP TABLE reconciled",
+    )
+    outcome = gate(days=tuple(week()))
+    assert outcome.verdict == PASS, [o.short() for o in outcome.outcomes if not o.success]
 
 
 VOLUME_CRITICAL = "daily transactions near simtom's volume model"

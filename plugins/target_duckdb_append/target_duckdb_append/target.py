@@ -37,8 +37,7 @@ COMPRESSIONS = ("none", "gzip")
 CHECKPOINT_THRESHOLD = "128MB"
 # A commit of at least one row group (122,880 rows) writes its rows compressed straight into
 # the file; a smaller one goes through the write-ahead log, which the next checkpoint copies
-# into the file. Loading 16 weeks of the tap's batch files (632,864 rows): 6.4-6.9 CPU-s with
-# 100000, 5.4 with 300000.
+# into the file. Fewer, larger commits cost less CPU (measured in docs/tuning.md).
 BATCH_SIZE_ROWS = 300_000
 
 

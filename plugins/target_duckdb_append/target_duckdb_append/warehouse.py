@@ -46,8 +46,7 @@ class Warehouse:
         # the file five full row groups (614,400 rows) at a time by default, so a load
         # smaller than that did all its compression in the commit at the end, after the tap
         # had finished. With one, each row group is written as soon as it is full, while the
-        # source is still sending. On 42 days of the tap's batch files (222,667 rows) the
-        # final commit took 0.93-0.98 s before, 0.32-0.34 s after, for the same CPU in all.
+        # source is still sending: a shorter final commit for the same CPU (docs/tuning.md).
         self.con.execute(f"SET write_buffer_row_group_count = {WRITE_BUFFER_ROW_GROUPS}")
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")

@@ -200,11 +200,9 @@ counted_days as (
         coalesce(staged_days.staged_rows, 0) as staged_rows,
         coalesce(staged_days.staged_rows_of_latest_run, 0) as staged_rows_of_latest_run,
         -- Newest load of the day's raw rows of any kind (the incremental high-water mark).
-        greatest(
-            coalesce(raw_days.loaded_at, extraction_counts.loaded_at, quarantine_days.loaded_at),
-            coalesce(extraction_counts.loaded_at, quarantine_days.loaded_at, raw_days.loaded_at),
-            coalesce(quarantine_days.loaded_at, raw_days.loaded_at, extraction_counts.loaded_at)
-        ) as raw_loaded_at
+        {{ bnpl_greatest_not_null(
+            'raw_days.loaded_at', 'extraction_counts.loaded_at', 'quarantine_days.loaded_at'
+        ) }} as raw_loaded_at
     from all_days
     left join latest_extractions
         on all_days.reconciliation_date = latest_extractions.extraction_date

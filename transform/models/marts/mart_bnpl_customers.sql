@@ -87,10 +87,9 @@ select
     transaction_totals.last_transaction_at,
     transaction_totals.tenure_days_at_last_transaction,
     -- Newest dbt_updated_at of the rows this one was built from (incremental high-water mark).
-    greatest(
-        coalesce(transaction_totals.transactions_updated_at, profile_counts.profiles_updated_at),
-        profile_counts.profiles_updated_at
-    ) as source_updated_at,
+    {{ bnpl_greatest_not_null(
+        'transaction_totals.transactions_updated_at', 'profile_counts.profiles_updated_at'
+    ) }} as source_updated_at,
     {{ bnpl_audit_columns() }}
 from current_profiles
 inner join profile_counts
