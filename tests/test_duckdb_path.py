@@ -17,7 +17,9 @@ import pytest
 
 from conftest import ROOT, Project
 
-_spec = importlib.util.spec_from_file_location("check_load", ROOT / "scripts" / "check_load.py")
+_spec = importlib.util.spec_from_file_location(
+    "check_load", ROOT / "plugins" / "load_check" / "bnpl_load_check" / "cli.py"
+)
 assert _spec is not None and _spec.loader is not None
 check_load = importlib.util.module_from_spec(_spec)
 sys.modules["check_load"] = check_load

@@ -1,4 +1,4 @@
-"""scripts/check_load.py without a warehouse: BigQuery's naming rules for the pre-flight.
+"""The load check (plugins/load_check/) without a warehouse: BigQuery's naming rules.
 
 The pre-flight against the emulator is test_preflight_bigquery.py. The per-day count of
 loaded rows that this script also made is dbt's int_bnpl_daily_reconciliation now, read
@@ -15,7 +15,9 @@ import pytest
 
 from conftest import ROOT
 
-_spec = importlib.util.spec_from_file_location("check_load", ROOT / "scripts" / "check_load.py")
+_spec = importlib.util.spec_from_file_location(
+    "check_load", ROOT / "plugins" / "load_check" / "bnpl_load_check" / "cli.py"
+)
 assert _spec is not None and _spec.loader is not None
 check_load = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(check_load)

@@ -1,6 +1,6 @@
 """A wrong BigQuery configuration: one line naming the problem, and nothing written.
 
-`load-check:preflight` (scripts/check_load.py --preflight) is the first step of the
+`load-check:preflight` (plugins/load_check/, `--preflight`) is the first step of the
 BigQuery jobs. Against the local BigQuery emulator (only the BigQuery service is
 emulated; the hook in emulator_hook/ points the Google client at it):
 
@@ -45,7 +45,7 @@ def preflight(project: BigQueryProject, **env: str) -> subprocess.CompletedProce
     return subprocess.run(
         [
             str(python),
-            str(ROOT / "scripts" / "check_load.py"),
+            str(ROOT / "plugins" / "load_check" / "bnpl_load_check" / "cli.py"),
             "--warehouse",
             "bigquery",
             "--preflight",

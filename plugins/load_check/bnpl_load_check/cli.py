@@ -6,7 +6,7 @@ before the marts are published.
 
 The BigQuery jobs run, before the tap:
 
-    python scripts/check_load.py --preflight            # project, dataset, location
+    python plugins/load_check/bnpl_load_check/cli.py --preflight   # project, dataset, location
 
 It validates the project id, the raw dataset id and the location against BigQuery's
 naming rules, then asks BigQuery whether the dataset exists in that location, or, when it
@@ -18,7 +18,7 @@ TARGET_BIGQUERY_LOCATION / BNPL_BQ_LOCATION (default US).
 
 The DuckDB jobs run the same step for the DuckDB file (BNPL_DUCKDB_PATH):
 
-    python scripts/check_load.py --preflight --warehouse duckdb
+    python plugins/load_check/bnpl_load_check/cli.py --preflight --warehouse duckdb
 
 It refuses, in one line and before anything is extracted, a path that cannot hold the
 warehouse: a directory, a folder that cannot be written, a file this DuckDB cannot open (one
@@ -36,7 +36,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 
 # BigQuery's naming rules (cloud.google.com/bigquery/docs/datasets#dataset-naming,
