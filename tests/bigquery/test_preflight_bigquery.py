@@ -31,7 +31,7 @@ from .conftest import BigQueryProject
 pytestmark = [pytest.mark.bigquery]
 
 STATE_ID = "prod:tap-simtom-bnpl-to-target-bigquery"
-# The job cases' rows for docs/reliability.md (scripts/reliability_report.py merges them).
+# The job cases' rows for docs/reliability.md (tests/reliability/report.py merges them).
 RESULTS_PATH = Path(
     os.environ.get(
         "BNPL_RELIABILITY_BIGQUERY_RESULTS", ROOT / "output" / "reliability" / "bigquery.json"
