@@ -68,10 +68,10 @@ echo "run_local: DuckDB file $BNPL_DUCKDB_PATH"
 
 started=$(date +%s)
 status=0
-# scripts/run_job.py runs the job's steps under scripts/job_lock.py (one run of the
+# orchestrate/run_job.py runs the job's steps under orchestrate/job_lock.py (one run of the
 # project's jobs at a time: they share the DuckDB file and .meltano/run/; a second `make run`
 # is refused with one line) and records the run in ops.pipeline_runs, failed or not.
-"$BIN/python" "$ROOT/scripts/run_job.py" --environment=dev "$JOB" || status=$?
+"$BIN/python" "$ROOT/orchestrate/run_job.py" --environment=dev "$JOB" || status=$?
 elapsed=$(($(date +%s) - started))
 
 stop_server

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DAGS = ROOT / "orchestrate" / "airflow" / "dags"
 CHECK_DAGS = ROOT / "orchestrate" / "check_dags.py"
 POOLS = ROOT / "orchestrate" / "airflow" / "pools.json"
-JOB_LOCK = ROOT / "scripts" / "job_lock.py"
+JOB_LOCK = ROOT / "orchestrate" / "job_lock.py"
 AIRFLOW_PYTHON = ROOT / ".meltano" / "utilities" / "airflow" / "venv" / "bin" / "python"
 MELTANO = shutil.which("meltano") or str(ROOT / ".venv" / "bin" / "meltano")
 
@@ -195,9 +195,9 @@ MADE_UP = {
 def write_project(tmp_path: Path, document: dict) -> Path:
     """A Meltano project of its own, with the job lock script every DAG step runs under."""
     project = tmp_path / "project"
-    (project / "scripts").mkdir(parents=True)
+    (project / "orchestrate").mkdir(parents=True)
     (project / "meltano.yml").write_text(yaml.safe_dump(document, sort_keys=False))
-    shutil.copy2(JOB_LOCK, project / "scripts" / "job_lock.py")
+    shutil.copy2(JOB_LOCK, project / "orchestrate" / "job_lock.py")
     return project
 
 
@@ -221,11 +221,11 @@ def test_made_up_project_builds_its_dags(tmp_path: Path) -> None:
 
 def test_a_project_without_the_job_lock_is_an_import_error(tmp_path: Path) -> None:
     project = write_project(tmp_path, MADE_UP)
-    (project / "scripts" / "job_lock.py").unlink()
+    (project / "orchestrate" / "job_lock.py").unlink()
     code, report, _ = check_dags(project, tmp_path)
     assert code == 1 and report["dags"] == []
     [error] = report["import_errors"].values()
-    assert "scripts/job_lock.py: expected the project's job lock script" in error
+    assert "orchestrate/job_lock.py: expected the project's job lock script" in error
 
 
 def test_broken_job_is_an_import_error_naming_the_block(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 A Meltano project of its own (tmp_path) with two jobs of two steps each; each step is a
 real `meltano run` of a utility command that writes when it starts and ends, then sleeps.
 Two `airflow dags test` runs (the `first` and `second` DAGs, built by the repository's
-DAG file) start together; while the first Airflow step runs, `scripts/job_lock.py --
+DAG file) start together; while the first Airflow step runs, `orchestrate/job_lock.py --
 meltano run` as `make run` calls it must refuse at once (exit 75), and with `--wait` must
 wait its turn. `dags test` runs a DAG in one process and does not go through the
 scheduler's pools, so what keeps the steps apart here is the job lock alone; the pool is checked on
@@ -29,7 +29,7 @@ DAGS = ROOT / "orchestrate" / "airflow" / "dags"
 AIRFLOW = ROOT / ".meltano" / "utilities" / "airflow" / "venv" / "bin" / "airflow"
 POOLS = ROOT / "orchestrate" / "airflow" / "pools.json"
 CHECK_DAGS = ROOT / "orchestrate" / "check_dags.py"
-JOB_LOCK = ROOT / "scripts" / "job_lock.py"
+JOB_LOCK = ROOT / "orchestrate" / "job_lock.py"
 MELTANO = shutil.which("meltano") or str(ROOT / ".venv" / "bin" / "meltano")
 
 pytestmark = [pytest.mark.slow]
@@ -96,11 +96,11 @@ def intervals(log: Path) -> list[tuple[float, float, str]]:
 
 def test_two_dag_runs_and_a_make_run_take_turns(tmp_path: Path) -> None:
     project = tmp_path / "project"
-    (project / "scripts").mkdir(parents=True)
+    (project / "orchestrate").mkdir(parents=True)
     (project / "meltano.yml").write_text(yaml.safe_dump(PROJECT, sort_keys=False))
     (project / "step.py").write_text(STEP)
     # The project's own copy, as in the repository: its lock file is the project's.
-    lock = project / "scripts" / "job_lock.py"
+    lock = project / "orchestrate" / "job_lock.py"
     shutil.copy2(JOB_LOCK, lock)
     step_log = tmp_path / "steps.log"
     env = {

@@ -64,12 +64,14 @@ def test_dag_runs_are_recorded_and_a_failed_task_notifies_once(tmp_path: Path) -
     if not AIRFLOW.exists():
         pytest.fail(f"{AIRFLOW} missing: install the Airflow utility first (make install)")
     project = tmp_path / "project"
-    (project / "scripts").mkdir(parents=True)
+    (project / "orchestrate").mkdir(parents=True)
     (project / "meltano.yml").write_text(yaml.safe_dump(PROJECT, sort_keys=False))
     (project / "step.py").write_text(STEP)
     for script in ("job_lock.py", "run_log.py"):
-        shutil.copy2(ROOT / "scripts" / script, project / "scripts" / script)
-    shutil.copytree(ROOT / "scripts" / "pipeline_runs", project / "scripts" / "pipeline_runs")
+        shutil.copy2(ROOT / "orchestrate" / script, project / "orchestrate" / script)
+    shutil.copytree(
+        ROOT / "orchestrate" / "pipeline_runs", project / "orchestrate" / "pipeline_runs"
+    )
     warehouse = tmp_path / "bnpl.duckdb"
     with WebhookReceiver() as webhook:
         env = {

@@ -1,7 +1,7 @@
 """Every run of `make run` leaves a row in ops.pipeline_runs, and a failed or killed run
 sends one failure notice.
 
-The runs are real: scripts/run_job.py (what scripts/run_local.sh runs) runs the daily job
+The runs are real: orchestrate/run_job.py (what scripts/run_local.sh runs) runs the daily job
 step by step against the local simtom-compatible server into a real DuckDB file, in a
 project of its own (reliability.harness.isolated_project: private state, `.meltano/run/`
 and job lock). The webhook is a real HTTP server on a loopback port.
@@ -24,8 +24,8 @@ from conftest import ROOT, Project
 
 pytestmark = [pytest.mark.job, pytest.mark.slow]
 
-RUN_JOB = ROOT / "scripts" / "run_job.py"
-RUN_LOG = ROOT / "scripts" / "run_log.py"
+RUN_JOB = ROOT / "orchestrate" / "run_job.py"
+RUN_LOG = ROOT / "orchestrate" / "run_log.py"
 EXTRACT_LOAD = "tap-simtom-bnpl target-duckdb"
 SKIPPED_DAY = "2024-11-27"
 SKIP_A_DAY = {

@@ -29,12 +29,6 @@ BIGQUERY_PLUGIN_VENVS = (
     ".meltano/utilities/quality/venv",
     ".meltano/utilities/load-check/venv",
 )
-# The pre-flight runs from whichever venv holds the Google client: its own Meltano utility
-# once meltano.yml defines it, otherwise the loader's.
-CHECK_LOAD_PYTHONS = (
-    ".meltano/utilities/load-check/venv/bin/python",
-    ".meltano/loaders/target-bigquery/venv/bin/python",
-)
 
 _timings: dict[str, float] = {}
 
@@ -42,7 +36,7 @@ _timings: dict[str, float] = {}
 @pytest.fixture(scope="session")
 def bq_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[emulator.Emulator]:
     """The emulator on free loopback ports, its hook installed in the BigQuery plugin venvs."""
-    missing = [venv for venv in BIGQUERY_PLUGIN_VENVS[:3] if not (ROOT / venv).is_dir()]
+    missing = [venv for venv in BIGQUERY_PLUGIN_VENVS if not (ROOT / venv).is_dir()]
     if missing:
         pytest.fail(f"plugins not installed ({', '.join(missing)}): run `make install` first")
     _timings["emulator install (s)"] = emulator.install()

@@ -1,6 +1,6 @@
 """A wrong BigQuery configuration: one line naming the problem, and nothing written.
 
-`load-check:preflight` (scripts/check_load.py --preflight) is the first step of the
+`load-check:preflight` (`bnpl-load-check --preflight`, plugins/load_check/) is the first step of the
 BigQuery jobs. Against the local BigQuery emulator (only the BigQuery service is
 emulated; the hook in emulator_hook/ points the Google client at it):
 
@@ -26,30 +26,27 @@ from simtom_local import SimtomServer
 
 from conftest import ROOT
 
-from .conftest import CHECK_LOAD_PYTHONS, BigQueryProject
+from .conftest import BigQueryProject
 
 pytestmark = [pytest.mark.bigquery]
 
 STATE_ID = "prod:tap-simtom-bnpl-to-target-bigquery"
-# The job cases' rows for docs/reliability.md (scripts/reliability_report.py merges them).
+# The job cases' rows for docs/reliability.md (tests/reliability/report.py merges them).
 RESULTS_PATH = Path(
     os.environ.get(
         "BNPL_RELIABILITY_BIGQUERY_RESULTS", ROOT / "output" / "reliability" / "bigquery.json"
     )
 )
 START, END = "2024-11-25", "2024-11-26"
+# The utility's console script, as `meltano run` starts it.
+LOAD_CHECK = ROOT / ".meltano" / "utilities" / "load-check" / "venv" / "bin" / "bnpl-load-check"
 
 
 def preflight(project: BigQueryProject, **env: str) -> subprocess.CompletedProcess[str]:
-    python = next(ROOT / path for path in CHECK_LOAD_PYTHONS if (ROOT / path).is_file())
+    if not LOAD_CHECK.is_file():
+        pytest.fail(f"{LOAD_CHECK} missing: install the load-check utility first (make install)")
     return subprocess.run(
-        [
-            str(python),
-            str(ROOT / "scripts" / "check_load.py"),
-            "--warehouse",
-            "bigquery",
-            "--preflight",
-        ],
+        [str(LOAD_CHECK), "--warehouse", "bigquery", "--preflight"],
         env=project.env(**env),
         capture_output=True,
         text=True,
@@ -99,7 +96,7 @@ def test_preflight_refuses_a_malformed_id_in_one_line(
     env, message = BAD_IDS[case]
     checked = preflight(bq_project, **env)
     assert checked.returncode == 1
-    assert checked.stderr == f"check_load: preflight: {message}\n"
+    assert checked.stderr == f"load-check: preflight: {message}\n"
     assert checked.stdout == ""
     assert datasets(bq_project) == []
 
@@ -114,7 +111,7 @@ def test_preflight_checks_the_dataset_location(bq_project: BigQueryProject) -> N
     elsewhere = preflight(bq_project)
     assert elsewhere.returncode == 1
     assert elsewhere.stderr == (
-        f"check_load: preflight: dataset: {bq_project.gcp_project}.bnpl_raw is in location EU, "
+        f"load-check: preflight: dataset: {bq_project.gcp_project}.bnpl_raw is in location EU, "
         "but the job loads in US (set BNPL_BQ_LOCATION=EU or use another dataset)\n"
     )
     there = preflight(bq_project, BNPL_BQ_LOCATION="EU")
@@ -180,7 +177,7 @@ def test_daily_bigquery_job_stops_before_the_tap_and_writes_nothing(
             "rows_duplicated": 0 if nothing_written else None,
             "nothing_written": nothing_written,
             "api_requests": asked_api,
-            "error_line": naming[0].split("check_load: ", 1)[-1] if naming else None,
+            "error_line": naming[0].split("load-check: ", 1)[-1] if naming else None,
             "outcome": "passed"
             if run.returncode != 0 and len(naming) == 1 and nothing_written and not asked_api
             else "failed",

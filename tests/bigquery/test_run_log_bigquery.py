@@ -1,4 +1,4 @@
-"""The run log on BigQuery: bnpl_ops.pipeline_runs written through scripts/run_log.py.
+"""The run log on BigQuery: bnpl_ops.pipeline_runs written through orchestrate/run_log.py.
 
 The CLI runs as the Airflow callbacks run it in prod: with the load-check utility's Python
 (the venv holding the Google client), the prod environment's variables, against the local
@@ -24,7 +24,7 @@ from .conftest import BigQueryProject
 pytestmark = [pytest.mark.bigquery]
 
 PYTHON = ROOT / ".meltano" / "utilities" / "load-check" / "venv" / "bin" / "python"
-RUN_LOG = ROOT / "scripts" / "run_log.py"
+RUN_LOG = ROOT / "orchestrate" / "run_log.py"
 RUN_ID = "airflow:daily-bigquery:manual__2024-11-27T02:00:00"
 EXTRACT_LOAD = "tap-simtom-bnpl target-bigquery"
 # Times are compared in SQL: the REST API returns TIMESTAMPs as epoch seconds.

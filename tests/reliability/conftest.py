@@ -1,6 +1,6 @@
 """Fixtures of the reliability suite: a clean reference run (harness.clean_run), a
 distinctive API key, and the results file every test writes its row to (rendered into
-docs/reliability.md by scripts/reliability_report.py).
+docs/reliability.md by tests/reliability/report.py).
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ START, END = "2024-11-25", "2024-12-15"
 WINDOW_DAYS = 7  # the tap's default window_days, which dev keeps
 WINDOW_ANCHOR = date(1970, 1, 5)  # the tap aligns windows on this Monday
 VOLUME = 60
-JOB_LOCK = ROOT / "scripts" / "job_lock.py"
+JOB_LOCK = ROOT / "orchestrate" / "job_lock.py"
 MODEL_DIRS = ("staging", "intermediate", "marts")
 RUN_SCOPED_KEYS = ("extraction_key", "quarantine_key")  # `<run_id>:...`: new in every run
 # What the tests call the job's steps; a step not named here is called by its command.
@@ -146,7 +146,7 @@ def isolated_project(workdir: Path, api_url: str, api_key: str, **env: str) -> P
 
 
 def job_command(job: str = JOB, locked: bool = True, wait: float | None = None) -> list[str]:
-    """`meltano run JOB`, behind scripts/job_lock.py unless locked is False."""
+    """`meltano run JOB`, behind orchestrate/job_lock.py unless locked is False."""
     meltano = [str(meltano_executable()), "run", job]
     if not locked:
         return meltano

@@ -1,6 +1,6 @@
 """Two runs of the daily job at once: the second refuses or waits; state is never corrupted.
 
-Through scripts/job_lock.py (the wiring proposed for the Makefile and the schedules): a
+Through orchestrate/job_lock.py (the wiring proposed for the Makefile and the schedules): a
 second run refuses at once with one line and exit code 75, or with --wait waits for the
 first and then runs, finding nothing new to extract.
 
@@ -69,7 +69,7 @@ def test_second_locked_run_refuses_or_waits(
     diff = compare(clean_reference.snapshot, got)
     doubled = duplicates(project)
     record(
-        fault="two runs of the job at once, through scripts/job_lock.py "
+        fault="two runs of the job at once, through orchestrate/job_lock.py "
         "(second refuses; or waits with --wait)",
         injected=2,
         runs=3,

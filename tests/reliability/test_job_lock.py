@@ -1,4 +1,4 @@
-"""scripts/job_lock.py on its own, with small shell commands instead of a Meltano job."""
+"""orchestrate/job_lock.py on its own, with small shell commands instead of a Meltano job."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from conftest import ROOT
 
 pytestmark = [pytest.mark.reliability]
 
-JOB_LOCK = ROOT / "scripts" / "job_lock.py"
+JOB_LOCK = ROOT / "orchestrate" / "job_lock.py"
 
 
 def locked(lock: Path, *command: str, wait: float | None = None) -> list[str]:

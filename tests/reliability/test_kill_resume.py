@@ -1,7 +1,7 @@
 """`kill -9` of the daily job at seeded random moments, each followed by a plain rerun.
 
 One project, one three-week window, runs one after another. Each run is the same command
-(the job through scripts/job_lock.py) and is killed at a random moment, until the last run
+(the job through orchestrate/job_lock.py) and is killed at a random moment, until the last run
 is left to finish:
 
 - Ten kills inside extract-load, while the tap streams days it has not extracted yet. The
@@ -205,7 +205,7 @@ def test_kill_9_at_random_moments_then_rerun_equals_a_clean_run(
     record(
         fault="kill -9 of the `meltano run` process group at seeded random moments "
         "(with or without the lock wrapper), each followed by a plain rerun through "
-        "scripts/job_lock.py",
+        "orchestrate/job_lock.py",
         injected=len(landed),
         injected_by_phase=by_phase,
         runs=len(kills) + 1 + (plain_rerun is not None),

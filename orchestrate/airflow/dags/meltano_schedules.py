@@ -16,7 +16,7 @@ run and `meltano run daily` continue from the same bookmark.
 One run of the project's jobs at a time, whoever starts it. Every task is in one Airflow
 pool of one slot (POOL, orchestrate/airflow/pools.json), so Airflow never starts two steps
 of any DAGs at once, even on different workers; and every step runs through
-scripts/job_lock.py, the project lock `make run` takes too, so a step waits (up to
+orchestrate/job_lock.py, the project lock `make run` takes too, so a step waits (up to
 LOCK_WAIT_SECONDS, then fails and retries) while a run outside Airflow holds it.
 
 Jobs that no schedule runs (the backfills) become DAGs without a schedule, triggered by
@@ -25,13 +25,13 @@ every step, e.g. TAP_SIMTOM_BNPL_START_DATE for a backfill range), `state_id_suf
 that run's state apart from the schedule's) and `full_refresh` (ignore saved state).
 
 Every DAG run is recorded in the warehouse's pipeline_runs by the project's run log
-(the CLI scripts/run_log.py over scripts/pipeline_runs/, run with a Python that can write
+(the CLI orchestrate/run_log.py over orchestrate/pipeline_runs/, run with a Python that can write
 the warehouse: the project venv's for DuckDB, the load-check utility's for BigQuery;
 Airflow's venv has neither DuckDB nor the Google client): each task's start records the run
 as running and its step, the last task's success ends it `success`, and a task that fails
 for good (no retry left) ends it `failed` with the step, exit code and the tail of the
 step's output, which also sends the failure notice to BNPL_FAILURE_WEBHOOK_URL. A project
-without scripts/run_log.py records nothing.
+without orchestrate/run_log.py records nothing.
 """
 
 from __future__ import annotations
@@ -85,13 +85,13 @@ POOL = os.environ.get("MELTANO_DAG_POOL", "meltano_project")
 # How long a step waits for the project lock held by a run outside Airflow (`make run`)
 # before it fails with exit code 75 and Airflow retries it.
 LOCK_WAIT_SECONDS = float(os.environ.get("MELTANO_DAG_LOCK_WAIT", "1800"))
-JOB_LOCK = Path("scripts") / "job_lock.py"
-RUN_LOG = Path("scripts") / "run_log.py"
-RUN_LOG_PACKAGE = Path("scripts") / "pipeline_runs"
+JOB_LOCK = Path("orchestrate") / "job_lock.py"
+RUN_LOG = Path("orchestrate") / "run_log.py"
+RUN_LOG_PACKAGE = Path("orchestrate") / "pipeline_runs"
 
 
 def lock_command(project_root: Path) -> str:
-    """`python scripts/job_lock.py --wait N --`: what every step's command starts with."""
+    """`python orchestrate/job_lock.py --wait N --`: what every step's command starts with."""
     script = project_root / JOB_LOCK
     if not script.is_file():
         raise MeltanoProjectError(
@@ -102,8 +102,8 @@ def lock_command(project_root: Path) -> str:
 
 
 def run_log_module(project_root: Path) -> Any | None:
-    """The project's run log package, scripts/pipeline_runs (None: the project has no
-    scripts/run_log.py and records no runs).
+    """The project's run log package, orchestrate/pipeline_runs (None: the project has no
+    orchestrate/run_log.py and records no runs).
 
     Only its stdlib parts run here; the warehouse is written by its CLI in another venv."""
     package = project_root / RUN_LOG_PACKAGE

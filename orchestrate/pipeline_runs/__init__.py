@@ -17,7 +17,7 @@ no process id: Airflow itself notices a dead task and calls the failure callback
 - notice: the failure notice
 - settings: which warehouse an environment writes, and where
 
-Used in-process by scripts/run_job.py and, through the CLI scripts/run_log.py, by the
+Used in-process by orchestrate/run_job.py and, through the CLI orchestrate/run_log.py, by the
 Airflow callbacks. Its modules import each other relatively, so the DAGs can load the
 package from a project's path under a name of their own.
 """

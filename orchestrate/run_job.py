@@ -1,6 +1,6 @@
 """Run a project job step by step under the job lock, and record the run.
 
-    python scripts/run_job.py [--environment dev] [--wait SECONDS] daily
+    python orchestrate/run_job.py [--environment dev] [--wait SECONDS] daily
 
 `make run` and `make backfill` (scripts/run_local.sh) run their job through this. The job
 is split into the steps the Airflow DAGs run (orchestrate/airflow/dags/meltano_project.py,
@@ -8,12 +8,13 @@ from `meltano job list`): one `meltano run` per extract-load block and per comma
 failure names its step (`quality:gate`) without reading log text. Meltano keeps an
 extract-load block's state under the same id whether the block runs alone or in the job.
 
-Holding the project lock (scripts/job_lock.py) for the whole run, it first marks `killed`
-the runs of this host whose process is gone (scripts/pipeline_runs/), then records this run in
-pipeline_runs, runs the steps in order until one fails, and records the end: status,
-failing step, exit code, the tail of the step's output, the days and rows loaded. A failed
-run sends the failure notice. The steps' output goes to BNPL_RUN_LOG_DIR/<run id>.log as
-well as to stdout. Exits with the failing step's exit code, 0 when all succeed.
+Holding the project lock (orchestrate/job_lock.py) for the whole run, it first marks
+`killed` the runs of this host whose process is gone (orchestrate/pipeline_runs/), then
+records this run in pipeline_runs, runs the steps in order until one fails, and records the
+end: status, failing step, exit code, the tail of the step's output, the days and rows
+loaded. A failed run sends the failure notice. The steps' output goes to
+BNPL_RUN_LOG_DIR/<run id>.log as well as to stdout. Exits with the failing step's exit
+code, 0 when all succeed.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ import sys
 import uuid
 from pathlib import Path
 
-SCRIPTS = Path(__file__).resolve().parent
-ROOT = SCRIPTS.parent
-sys.path.insert(0, str(SCRIPTS))
-sys.path.insert(0, str(ROOT / "orchestrate" / "airflow" / "dags"))
+ORCHESTRATE = Path(__file__).resolve().parent
+ROOT = ORCHESTRATE.parent
+sys.path.insert(0, str(ORCHESTRATE))
+sys.path.insert(0, str(ORCHESTRATE / "airflow" / "dags"))
 
 import job_lock  # noqa: E402
 import meltano_project  # noqa: E402
@@ -81,7 +82,7 @@ def run(job: str, environment: str, wait: float) -> int:
     lock_file = job_lock.default_lock_file()
     fd = job_lock.acquire(lock_file, wait)
     if fd is None:
-        _say(f"not starting job {job}: {job_lock._holder(lock_file)} holds {lock_file}")
+        _say(f"not starting job {job}: {job_lock.holder(lock_file)} holds {lock_file}")
         return job_lock.EX_TEMPFAIL
     signals_seen: list[int] = []
 
@@ -91,7 +92,7 @@ def run(job: str, environment: str, wait: float) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, stop)
     try:
-        job_lock._describe(fd, [sys.argv[0], "--environment", environment, job])
+        job_lock.record_holder(fd, [sys.argv[0], "--environment", environment, job])
         recorder = Recorder(environment)
         recorder.call("mark killed runs", "sweep")
         run_id = str(uuid.uuid4())

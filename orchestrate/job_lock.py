@@ -1,11 +1,12 @@
 """Run a Meltano job under an exclusive lock: one run of the project's jobs at a time.
 
-    python scripts/job_lock.py [--wait SECONDS] [--lock-file PATH] [--output FILE] \\
+    python orchestrate/job_lock.py [--wait SECONDS] [--lock-file PATH] [--output FILE] \\
         -- meltano run daily
 
-`make run` (scripts/run_local.sh) runs the job under it, and so does every step of the
-Airflow DAGs (orchestrate/airflow/dags/meltano_schedules.py, with --wait), so a `make run`
-and a DAG step, or steps of two DAGs, never run at once on one host.
+`make run` (scripts/run_local.sh, through orchestrate/run_job.py) runs the job under it,
+and so does every step of the Airflow DAGs (orchestrate/airflow/dags/meltano_schedules.py,
+with --wait), so a `make run` and a DAG step, or steps of two DAGs, never run at once on
+one host.
 
 Why a lock of our own (measured in tests/reliability/test_concurrent_runs.py):
 - Meltano refuses a second run of a pipeline only while the first is inside its
@@ -20,7 +21,7 @@ Holding the lock proves no other run of the project is alive, so the wrapper pas
 Meltano's own `--force` (MELTANO_RUN_FORCE) to step over a killed run's stale record.
 A run that is refused prints one line and exits 75 (EX_TEMPFAIL); `--wait` waits instead.
 `--output FILE` appends the command's output to FILE and copies it to stdout as it comes:
-the run log (scripts/run_log.py) takes a failed step's error tail from there.
+the run log (orchestrate/run_log.py) takes a failed step's error tail from there.
 
 The command runs in its own session. When it ends for any reason, processes it left
 behind (a tap, a loader or dbt orphaned by a killed `meltano run`) are stopped before the
@@ -67,7 +68,7 @@ def default_lock_file() -> Path:
     return run_dir() / "job.lock"
 
 
-def _holder(lock_file: Path) -> str:
+def holder(lock_file: Path) -> str:
     """Who holds the lock, from what the holder wrote into the file."""
     try:
         info = json.loads(lock_file.read_text() or "{}")
@@ -93,12 +94,13 @@ def acquire(lock_file: Path, wait_seconds: float) -> int | None:
             os.close(fd)
             return None
         if not announced:
-            _say(f"waiting up to {wait_seconds:g} s for {_holder(lock_file)}")
+            _say(f"waiting up to {wait_seconds:g} s for {holder(lock_file)}")
             announced = True
         time.sleep(0.2)
 
 
-def _describe(fd: int, command: list[str]) -> None:
+def record_holder(fd: int, command: list[str]) -> None:
+    """Write into the locked file who holds it (this process, `command`), for holder()."""
     since = datetime.now(UTC).isoformat(timespec="seconds")
     info = json.dumps({"pid": os.getpid(), "command": " ".join(command), "since": since})
     os.ftruncate(fd, 0)
@@ -272,12 +274,12 @@ def main(argv: list[str] | None = None) -> int:
     fd = acquire(lock_file, args.wait)
     if fd is None:
         _say(
-            f"not starting `{' '.join(command)}`: {_holder(lock_file)} holds {lock_file}"
+            f"not starting `{' '.join(command)}`: {holder(lock_file)} holds {lock_file}"
             + (f" (waited {args.wait:g} s)" if args.wait else "; use --wait SECONDS to wait")
         )
         return EX_TEMPFAIL
     try:
-        _describe(fd, command)
+        record_holder(fd, command)
         return run_locked(command, fd, run_dir(), output=args.output)
     finally:
         os.close(fd)

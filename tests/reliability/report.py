@@ -2,7 +2,7 @@
 
     .venv/bin/pytest tests/reliability              # writes output/reliability/results.json
     .venv/bin/pytest tests/bigquery/test_preflight_bigquery.py   # .../bigquery.json
-    python scripts/reliability_report.py [--results PATH] [--bigquery-results PATH]
+    python tests/reliability/report.py [--results PATH] [--bigquery-results PATH]
                                          [--output docs/reliability.md]
 
 Every number in the page comes from the results file; nothing is typed by hand.
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_RESULTS = ROOT / "output" / "reliability" / "results.json"
 # Written by tests/bigquery/test_preflight_bigquery.py (the BigQuery jobs on the emulator).
 DEFAULT_BIGQUERY_RESULTS = ROOT / "output" / "reliability" / "bigquery.json"
@@ -26,10 +26,10 @@ INTRO = """\
 # Reliability: faults tried, rows lost, rows duplicated
 
 Produced by the fault-injection suite `tests/reliability/` (pytest marker `reliability`)
-and rendered by `scripts/reliability_report.py` from the results file it writes; no number
+and rendered by `tests/reliability/report.py` from the results file it writes; no number
 below is typed by hand. Every run is the real daily job (`load-check:preflight-duckdb
 tap-simtom-bnpl target-duckdb dbt-duckdb:build-staging quality:gate
-dbt-duckdb:build-marts`, through `scripts/job_lock.py`) on a real DuckDB file,
+dbt-duckdb:build-marts`, through `orchestrate/job_lock.py`) on a real DuckDB file,
 against the local simtom-compatible server over loopback, whose fault switches inject the
 faults. "Rows lost" counts keys of a clean run of the same window missing from the
 staging, intermediate and mart models (for damaged lines: missing beyond the lines
@@ -37,7 +37,7 @@ quarantined); "rows duplicated" counts rows beyond one per key in those models. 
 layer may hold replays by design; they are counted separately.
 
 Regenerate: `.venv/bin/pytest tests/reliability tests/bigquery/test_preflight_bigquery.py
-&& python scripts/reliability_report.py` (the BigQuery rows run the `daily-bigquery` job
+&& python tests/reliability/report.py` (the BigQuery rows run the `daily-bigquery` job
 against the local BigQuery emulator).
 """
 
@@ -48,7 +48,7 @@ NOTES = """
 - **A plain rerun after `kill -9` is refused by Meltano.** A killed run stays marked as
   running in Meltano's system database, and `meltano run` refuses the pipeline until its
   heartbeat is stale ("Another ... pipeline is already running ... or ignore this check
-  using the '--force' option"). `scripts/job_lock.py` holds a project-wide lock, so it can
+  using the '--force' option"). `orchestrate/job_lock.py` holds a project-wide lock, so it can
   pass `--force` safely; every rerun in the kill test goes through it.
 - **Meltano does not serialise whole jobs.** It refuses a second run of a pipeline only
   while the first is in its extract-load block; a second `meltano run daily` started while
@@ -68,7 +68,7 @@ NOTES = """
   file there; one run can delete it under the other. The lock is therefore one per project,
   not per job. The suite gives every test project its own `MELTANO_SYS_DIR_ROOT`.
 - **Airflow steps take the same lock.** Every Airflow task runs its step through
-  `scripts/job_lock.py` too, in a one-slot pool shared by all DAGs
+  `orchestrate/job_lock.py` too, in a one-slot pool shared by all DAGs
   (docs/orchestration.md). `tests/test_airflow_dags_lock.py` runs two DAGs at once and,
   while an Airflow step runs, a `make run`-style locked run (refused with exit code 75)
   and one with `--wait` (waits its turn): no two steps overlapped.
@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.results.is_file():
         print(
-            f"reliability_report: {args.results} not found; run the suite first "
+            f"reliability report: {args.results} not found; run the suite first "
             "(.venv/bin/pytest tests/reliability)",
             file=sys.stderr,
         )
@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         document["rows"] = rows[:at] + extra["rows"] + rows[at:]
         document["bigquery_generated_at"] = extra.get("generated_at")
     args.output.write_text(render(document))
-    print(f"reliability_report: wrote {args.output} ({len(document['rows'])} rows)")
+    print(f"reliability report: wrote {args.output} ({len(document['rows'])} rows)")
     return 0
 
 

@@ -1,13 +1,13 @@
-"""Record a job run in pipeline_runs: the run log's command line (scripts/pipeline_runs/).
+"""Record a job run in pipeline_runs: the run log's command line (orchestrate/pipeline_runs/).
 
 The Airflow callbacks (orchestrate/airflow/dags/meltano_schedules.py) run this with the
 Python that can write the environment's warehouse (pipeline_runs.python_for):
 
-    python scripts/run_log.py start  --run-id ID --job daily [--orchestrator airflow]
-    python scripts/run_log.py step   --run-id ID STEP
-    python scripts/run_log.py finish --run-id ID --status failed --failing-step STEP \
+    python orchestrate/run_log.py start  --run-id ID --job daily [--orchestrator airflow]
+    python orchestrate/run_log.py step   --run-id ID STEP
+    python orchestrate/run_log.py finish --run-id ID --status failed --failing-step STEP \
         --exit-code 1 [--error-tail-file FILE]
-    python scripts/run_log.py sweep   # mark `running` rows whose process is gone `killed`
+    python orchestrate/run_log.py sweep   # mark `running` rows whose process is gone `killed`
 
 A failed or killed finish sends the failure notice to BNPL_FAILURE_WEBHOOK_URL. Whatever
 goes wrong costs one line on stderr and exit code 1.
@@ -23,8 +23,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-SCRIPTS = Path(__file__).resolve().parent
-sys.path.insert(0, str(SCRIPTS))
+ORCHESTRATE = Path(__file__).resolve().parent
+sys.path.insert(0, str(ORCHESTRATE))
 
 from pipeline_runs import STATUSES, TABLE, Run, open_run_log, read_tail, say  # noqa: E402
 from pipeline_runs.settings import ROOT, warehouse_for  # noqa: E402

@@ -1,0 +1,5 @@
+import sys
+
+from bnpl_load_check.cli import main
+
+sys.exit(main())
