@@ -28,7 +28,11 @@
   with its transaction, which rewrites its feature row) and every row of a day where any row's
   split moved (each new day shifts the percentage cuts, and with them the maturity cut).
 -#}
-{%- set gap_days = var('bnpl_split_gap_days', 1) | int -%}
+{%- set gap_days_var = var('bnpl_split_gap_days', 1) | string -%}
+{%- if not gap_days_var.isdigit() -%}
+    {{ exceptions.raise_compiler_error('bnpl_split_gap_days: expected a whole number of days >= 0, got ' ~ gap_days_var) }}
+{%- endif -%}
+{%- set gap_days = gap_days_var | int -%}
 
 {#- The features mart is read where it is used, not through a shared CTE: DuckDB
     materializes a CTE read twice, which here would copy the whole mart on every run. -#}
