@@ -93,7 +93,7 @@ days_with_moved_split as (
     from {{ this }} as previous_rows
     cross join split_cuts
     where previous_rows.dataset_split != {{ bnpl_dataset_split('previous_rows') }}
-        or previous_rows.split_exclusion_reason is distinct from {{ bnpl_split_exclusion_reason('previous_rows') }}
+        or coalesce(previous_rows.split_exclusion_reason, '') != coalesce({{ bnpl_split_exclusion_reason('previous_rows') }}, '')
     {%- else -%}
     select transaction_date from transaction_days_in_order
     {%- endif %}
