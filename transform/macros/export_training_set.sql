@@ -1,7 +1,8 @@
 {#-
   Writes mart_bnpl_ml_training_set as Parquet, one folder per split
-  (`<uri>/dataset_split=train|validation|test/`), replacing an earlier export. The mart's
-  incremental bookkeeping columns (source_updated_at and the audit columns) stay behind.
+  (`<uri>/dataset_split=train|validation|test/`), replacing an earlier export. Excluded rows
+  (dataset_split `excluded`) and the mart's incremental bookkeeping columns (source_updated_at
+  and the audit columns) stay behind.
 
       dbt run-operation export_training_set                       # uri from BNPL_EXPORT_URI
       dbt run-operation export_training_set --args '{uri: /tmp/training_set}'
@@ -17,6 +18,7 @@
     {%- do adapter.dispatch('export_training_set_parquet', 'bnpl')(training_set, uri, splits) -%}
     {%- set counts = run_query(
         'select dataset_split, count(*) as row_count from ' ~ training_set
+        ~ " where dataset_split in ('" ~ splits | join("', '") ~ "')"
         ~ ' group by dataset_split order by dataset_split'
     ) -%}
     {%- for row in counts.rows -%}

@@ -1,4 +1,5 @@
--- Train days all precede validation days, which all precede test days; a day is in one split.
+-- Train days all precede validation days, which all precede test days; a day is in one of
+-- them (excluded rows, which sit among train days and in the gaps, are left out).
 with split_ranges as (
 
     select
@@ -6,6 +7,7 @@ with split_ranges as (
         min(transaction_date) as first_day,
         max(transaction_date) as last_day
     from {{ ref('mart_bnpl_ml_training_set') }}
+    where dataset_split in ('train', 'validation', 'test')
     group by dataset_split
 
 ),
