@@ -30,7 +30,10 @@ INSTALL_INPUTS := Makefile meltano.yml $(wildcard plugins/*.meltano.yml) \
 	tap-simtom-bnpl/pyproject.toml simtom-local/pyproject.toml plugins/quality/pyproject.toml \
 	plugins/target_duckdb_append/pyproject.toml plugins/load_check/pyproject.toml
 
-STATE_ID_DEV := dev:tap-simtom-bnpl-to-target-duckdb
+STATE_ID_DEV := dev:tap-simtom-bnpl-to-target-duckdb-append
+# The same pipeline's state id while the loader was the Meltano plugin `target-duckdb`:
+# `make migrate-state` moves it, `make reset` clears it too.
+STATE_ID_DEV_BEFORE_RENAME := dev:tap-simtom-bnpl-to-target-duckdb
 
 .PHONY: help
 help: ## Show the commands
@@ -78,6 +81,10 @@ state: install ## Show the pipeline state (the bookmark the next run continues f
 	$(MELTANO) --environment=dev state list
 	$(MELTANO) --environment=dev state get $(STATE_ID_DEV)
 
+.PHONY: migrate-state
+migrate-state: install ## Once after upgrading: move the dev state saved under the loader's old name
+	$(BIN)/python scripts/migrate_state.py --environment=dev
+
 .PHONY: schedules
 schedules: install ## List the Meltano schedules
 	$(MELTANO) schedule list
@@ -103,9 +110,9 @@ test-simtom-local: install ## The local simtom-compatible server's tests (HTTP o
 test-tap: install ## The tap's tests (unit, SDK standard tests, HTTP against the local server)
 	$(BIN)/pytest tap-simtom-bnpl/tests
 
-# The DuckDB loader's tests run it as a subprocess of its own venv (the one `target-duckdb`
+# The DuckDB loader's tests run it as a subprocess of its own venv (the one `target-duckdb-append`
 # uses), with pytest added to it.
-LOADER_PYTHON := .meltano/loaders/target-duckdb/venv/bin/python
+LOADER_PYTHON := .meltano/loaders/target-duckdb-append/venv/bin/python
 
 .PHONY: test-loader
 test-loader: install ## The DuckDB loader's tests (target_duckdb_append), in the loader's own venv
@@ -142,6 +149,7 @@ bench: install ## Run the benchmarks one after the other (about an hour) and rew
 .PHONY: reset
 reset: $(VENV)/.dev-installed ## Forget the dev pipeline state and delete output/ (the next run starts over)
 	-$(MELTANO) --environment=dev state clear --force $(STATE_ID_DEV)
+	-$(MELTANO) --environment=dev state clear --force $(STATE_ID_DEV_BEFORE_RENAME)
 	rm -rf output
 
 .PHONY: clean

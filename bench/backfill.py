@@ -4,7 +4,7 @@ The local server pauses one second between the days of a response and generates 
 day-batch at a time across all requests, as simtom does. Three timings of the same days
 (2024-01-01..2024-12-30 at base volume 5000, in the tap's aligned 7-day windows):
 
-- pipeline: `meltano run tap-simtom-bnpl target-duckdb` into a fresh DuckDB file in the
+- pipeline: `meltano run tap-simtom-bnpl target-duckdb-append` into a fresh DuckDB file in the
   dev configuration (the tap hands the loader one JSON-lines file per stream and day in
   BATCH messages), with `max_parallel_requests` set for the backfill (--parallel; default
   16, as `make backfill`)
@@ -141,7 +141,7 @@ def measure(args: argparse.Namespace) -> Result:
         }
         meltano = IsolatedMeltano(work, server.url, warehouse, overrides)
         # Creates the isolated system database and warms bytecode caches: not timed.
-        meltano.run("warm-up", "config", "print", "target-duckdb")
+        meltano.run("warm-up", "config", "print", "target-duckdb-append")
         cpu_before = server.cpu_seconds()
         pipeline = extract_load(meltano, server, "pipeline", expected=records)
         pipeline_server_cpu = server.cpu_seconds() - cpu_before
@@ -212,7 +212,7 @@ def profile_segment(work: Path, meltano: IsolatedMeltano, start: date) -> dict:
     directory.mkdir()
     profile = profile_tree(
         extract_load_command(),
-        ("tap-simtom-bnpl", "target-duckdb"),
+        ("tap-simtom-bnpl", "target-duckdb-append"),
         directory,
         meltano.env(
             BNPL_DUCKDB_PATH=str(directory / "profiled.duckdb"),

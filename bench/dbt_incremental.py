@@ -7,7 +7,7 @@ dbt target folder:
 1. `meltano run dbt-duckdb:build` once, untimed: builds every model and parses the project
    (skipped with --quick)
 2. `meltano run dbt-duckdb:full-refresh` (dbt build --full-refresh), timed
-3. the next day extracted and loaded (`meltano run tap-simtom-bnpl target-duckdb`), timed
+3. the next day extracted and loaded (`meltano run tap-simtom-bnpl target-duckdb-append`), timed
    for the record but not part of the ratio
 4. `meltano run dbt-duckdb:build` (what the daily job's two dbt steps, build-staging and
    build-marts, build between them, in one invocation: incremental marts merge the new day
@@ -82,7 +82,7 @@ def load_year(meltano: IsolatedMeltano, start: date, end: date, volume: int | No
         "--no-state-update",
         "--full-refresh",
         "tap-simtom-bnpl",
-        "target-duckdb",
+        "target-duckdb-append",
         **extra,
     )
 
@@ -146,7 +146,7 @@ def measure(args: argparse.Namespace) -> Result:
             "--no-state-update",
             "--full-refresh",
             "tap-simtom-bnpl",
-            "target-duckdb",
+            "target-duckdb-append",
             **day_extra,
         )
         day_rows = raw_row_count(warehouse) - year_rows

@@ -1,4 +1,4 @@
-"""Benchmark 2: tap -> target-duckdb records/s divided by tap -> /dev/null records/s.
+"""Benchmark 2: tap -> target-duckdb-append records/s divided by tap -> /dev/null records/s.
 
 Both runs go through Meltano with the project's dev configuration (the tap's settings
 including its BATCH mode, the loader's settings from plugins/loaders.meltano.yml) against an
@@ -6,7 +6,7 @@ unpaced local server, in an isolated Meltano system database, DuckDB file and ba
 
 - baseline: `meltano invoke tap-simtom-bnpl` with stdout to /dev/null (in BATCH mode the
   tap still writes every day's files; nobody loads them)
-- pipeline: `meltano run tap-simtom-bnpl target-duckdb` into a fresh DuckDB file
+- pipeline: `meltano run tap-simtom-bnpl target-duckdb-append` into a fresh DuckDB file
 
 The ratio is pipeline records/s over baseline records/s; goal >= 0.8 (the loader must not
 be the bottleneck). The same two runs are repeated with the tap in RECORD mode (one
@@ -95,7 +95,7 @@ def measure(args: argparse.Namespace) -> Result:
             overrides["TAP_SIMTOM_BNPL_BASE_DAILY_VOLUME"] = str(QUICK_VOLUME)
         meltano = IsolatedMeltano(work, server.url, warehouse, overrides)
         # Creates the isolated system database and warms bytecode caches: not timed.
-        meltano.run("warm-up", "config", "print", "target-duckdb")
+        meltano.run("warm-up", "config", "print", "target-duckdb-append")
 
         # The dev configuration: the tap in BATCH mode.
         baseline, emitted = tap_alone(meltano, server, "tap-devnull")
@@ -120,7 +120,7 @@ def measure(args: argparse.Namespace) -> Result:
             "transactions": emitted,
             **mode_figures("", baseline, emitted, pipeline),
             "target_cpu_seconds_per_1000_records": round(
-                1000 * cpu.get("target-duckdb", 0.0) / pipeline.loaded, 4
+                1000 * cpu.get("target-duckdb-append", 0.0) / pipeline.loaded, 4
             ),
             "tap_cpu_seconds_per_1000_records": round(
                 1000 * cpu.get("tap-simtom-bnpl", 0.0) / pipeline.loaded, 4
@@ -143,13 +143,13 @@ def measure(args: argparse.Namespace) -> Result:
             "`meltano` command; DuckDB's threads count in the target's",
         ]
         ratio = (pipeline.loaded / pipeline.seconds) / (emitted / baseline.seconds)
-        title = "Extract-load: tap -> target-duckdb vs tap -> /dev/null"
+        title = "Extract-load: tap -> target-duckdb-append vs tap -> /dev/null"
         result = Result(METRIC, ratio, GOAL, title, args.quick, figures, notes)
         if not result.met and not args.no_profile:
             (work / "profile").mkdir()
             result.profile = profile_tree(
                 extract_load_command(),
-                ("tap-simtom-bnpl", "target-duckdb"),
+                ("tap-simtom-bnpl", "target-duckdb-append"),
                 work / "profile",
                 meltano.env(BNPL_DUCKDB_PATH=str(work / "profile" / "profiled.duckdb")),
                 max_seconds=pipeline.seconds * 3,

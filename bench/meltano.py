@@ -16,14 +16,9 @@ from bench.processes import Finished, run_timed
 from bench.project import MELTANO, SYS_DIR, BenchError, child_env, dev_tap_config, require
 from bench.server import SimtomProcess
 
+LOADER = "target-duckdb-append"
 # `meltano run` of the extract-load step alone, re-extracting its whole range every time.
-EXTRACT_LOAD_ARGS = (
-    "run",
-    "--no-state-update",
-    "--full-refresh",
-    "tap-simtom-bnpl",
-    "target-duckdb",
-)
+EXTRACT_LOAD_ARGS = ("run", "--no-state-update", "--full-refresh", "tap-simtom-bnpl", LOADER)
 
 # The tap settings that decide what a run requests and how: RECORD-mode runs set them all,
 # so prod's values (its start_date, its parallel requests) never leak into a measurement.
@@ -37,7 +32,7 @@ WORKLOAD_SETTINGS = (
 )
 
 # Environment variables of the caller that would steer a benchmark's Meltano runs elsewhere.
-_LEAKY_PREFIXES = ("TAP_SIMTOM_BNPL_", "TARGET_DUCKDB_", "DBT_", "BNPL_")
+_LEAKY_PREFIXES = ("TAP_SIMTOM_BNPL_", "TARGET_DUCKDB_APPEND_", "DBT_", "BNPL_")
 _LEAKY_NAMES = (
     "MELTANO_ENVIRONMENT",
     "MELTANO_DATABASE_URI",
@@ -169,13 +164,14 @@ def raw_row_count(duckdb_path: Path, table: str = "transactions") -> int:
         con.close()
 
 
-# A plugin's line in Meltano's log: '2026-12-04T21:07:26.522704Z [info     ] target-duckdb Com...'
+# A plugin's line in Meltano's log:
+# '2026-12-04T21:07:26.522704Z [info     ] target-duckdb-append Com...'
 _PLUGIN_LINE = re.compile(r"^(\S+Z) \[[^]]*\] (\S+) (.*)$")
 
 
 @dataclass
 class ExtractLoad:
-    """One timed `meltano run tap-simtom-bnpl target-duckdb` and its checked row counts."""
+    """One timed `meltano run tap-simtom-bnpl target-duckdb-append` and its checked row counts."""
 
     finished: Finished
     sent: int
@@ -211,7 +207,7 @@ class ExtractLoad:
             stamp, plugin, message = match.groups()
             if plugin == "tap-simtom-bnpl" and message.startswith("Extracted "):
                 tap_done = datetime.fromisoformat(stamp)
-            elif plugin == "target-duckdb" and message.startswith("Checkpointed the database"):
+            elif plugin == LOADER and message.startswith("Checkpointed the database"):
                 loader_done = datetime.fromisoformat(stamp)
         if tap_done is None or loader_done is None:
             return None

@@ -17,7 +17,9 @@ import psutil
 from bench.project import ROOT, TAP, BenchError, child_env, require, write_config
 
 # Processes of a pipeline, named by the executable that starts them.
-_KNOWN = ("tap-simtom-bnpl", "target-duckdb", "dbt", "meltano", "bnpl-quality", "py-spy")
+_KNOWN = ("tap-simtom-bnpl", "target-duckdb-append", "dbt", "meltano", "bnpl-quality", "py-spy")
+# Linux keeps the first 15 characters of a process's name.
+_NAME_LENGTH = 15
 
 
 class TreeSampler:
@@ -41,11 +43,12 @@ class TreeSampler:
     @staticmethod
     def label(process: psutil.Process) -> str:
         # A process caught while it exits has no command line left, only its name, which
-        # Linux cuts to 15 characters ("target-duckdb-a"): both are matched by prefix.
+        # Linux cuts it to 15 characters (the loader's loses "ppend"), so both are matched
+        # by that prefix.
         name = process.name()
         for part in [*process.cmdline(), name]:
             for known in _KNOWN:
-                if Path(part).name.startswith(known):
+                if Path(part).name.startswith(known[:_NAME_LENGTH]):
                     return known
         return name
 

@@ -34,6 +34,7 @@ sys.path.insert(0, str(ORCHESTRATE / "airflow" / "dags"))
 
 import job_lock  # noqa: E402
 import meltano_project  # noqa: E402
+import migrate_state  # noqa: E402
 import pipeline_runs  # noqa: E402
 
 
@@ -79,6 +80,14 @@ def run(job: str, environment: str, wait: float) -> int:
     except meltano_project.MeltanoProjectError as exc:
         _say(str(exc))
         return 2
+    if any(migrate_state.LOADER in step.args for step in steps):
+        try:
+            unmigrated = migrate_state.unmigrated(meltano, environment)
+        except migrate_state.MigrationError as exc:
+            unmigrated = str(exc)
+        if unmigrated:
+            _say(f"not starting job {job}: {unmigrated}")
+            return 2
     lock_file = job_lock.default_lock_file()
     fd = job_lock.acquire(lock_file, wait)
     if fd is None:

@@ -26,7 +26,7 @@ from simtom_local import SimtomServer
 ROOT = Path(__file__).resolve().parent.parent
 # Every mart the dbt project builds: one model file each.
 MART_MODELS = sorted(path.stem for path in (ROOT / "transform" / "models" / "marts").glob("*.sql"))
-STATE_ID = "dev:tap-simtom-bnpl-to-target-duckdb"
+STATE_ID = "dev:tap-simtom-bnpl-to-target-duckdb-append"
 # Small days keep a job run to seconds; the count of a day still follows simtom's calendar.
 BASE_DAILY_VOLUME = 100
 SEED = 42
@@ -35,7 +35,7 @@ JOB_TIMEOUT_SECONDS = 900
 # Variables from the caller's shell that would steer the job away from the test's setup.
 _LEAKY_PREFIXES = (
     "TAP_SIMTOM_BNPL_",
-    "TARGET_DUCKDB_",
+    "TARGET_DUCKDB_APPEND_",
     "TARGET_BIGQUERY_",
     "DBT_",
     "BNPL_",
@@ -150,7 +150,7 @@ class Project:
         return self.meltano("run", job, TAP_SIMTOM_BNPL_END_DATE=end, **env_overrides)
 
     def extract_load(self, start: str, end: str, *args: str) -> str:
-        """`meltano run [ARGS] tap-simtom-bnpl target-duckdb` for START..END; its output.
+        """`meltano run [ARGS] tap-simtom-bnpl target-duckdb-append` for START..END; its output.
 
         Continues from state unless ARGS say otherwise (e.g. --full-refresh); fails the
         test with the run's last lines when it exits non-zero.
@@ -159,7 +159,7 @@ class Project:
             "run",
             *args,
             "tap-simtom-bnpl",
-            "target-duckdb",
+            "target-duckdb-append",
             TAP_SIMTOM_BNPL_START_DATE=start,
             TAP_SIMTOM_BNPL_END_DATE=end,
         )

@@ -115,7 +115,7 @@ def test_task_order_follows_the_job(project_dags: dict) -> None:
     daily = [task["task_id"] for task in dags["daily"]["tasks"]]
     assert daily == [
         "load-check__preflight-duckdb",
-        "tap-simtom-bnpl-to-target-duckdb",
+        "tap-simtom-bnpl-to-target-duckdb-append",
         "dbt-duckdb__build-staging",
         "quality__gate",
         "dbt-duckdb__build-marts",

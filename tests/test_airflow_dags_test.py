@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.job, pytest.mark.slow]
 
 DAILY_TASKS = [
     "load-check__preflight-duckdb",
-    "tap-simtom-bnpl-to-target-duckdb",
+    "tap-simtom-bnpl-to-target-duckdb-append",
     "dbt-duckdb__build-staging",
     "quality__gate",
     "dbt-duckdb__build-marts",
@@ -101,7 +101,7 @@ def test_daily_dag_runs_each_step_as_a_task(project: Project) -> None:
     assert bad.returncode != 0, bad.tail()
     assert task_states(project, "2024-11-28") == [
         ("load-check__preflight-duckdb", "success"),
-        ("tap-simtom-bnpl-to-target-duckdb", "success"),
+        ("tap-simtom-bnpl-to-target-duckdb-append", "success"),
         ("dbt-duckdb__build-staging", "success"),
         ("quality__gate", "failed"),
         ("dbt-duckdb__build-marts", "upstream_failed"),

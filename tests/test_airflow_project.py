@@ -177,13 +177,13 @@ def test_schedule_with_manual_interval_becomes_a_manual_dag(tmp_path: Path) -> N
         {"name": "el-only", "interval": "@manual", "job": "el"},
         {"name": "el-hourly", "interval": "@hourly", "job": "el"},
     ]
-    document["jobs"] = [{"name": "el", "tasks": ["tap-simtom-bnpl target-duckdb"]}]
+    document["jobs"] = [{"name": "el", "tasks": ["tap-simtom-bnpl target-duckdb-append"]}]
     (project / "meltano.yml").write_text(yaml.safe_dump(document))
     found = {p.dag_id: p for p in mp.pipelines(mp.describe_project(MELTANO, project))}
     assert sorted(found) == ["el-hourly", "el-only"]
     assert found["el-only"].schedule is None
     assert found["el-hourly"].schedule == "0 * * * *"
-    assert ids(list(found["el-only"].steps)) == ["tap-simtom-bnpl-to-target-duckdb"]
+    assert ids(list(found["el-only"].steps)) == ["tap-simtom-bnpl-to-target-duckdb-append"]
 
 
 def test_project_root_from_environment_must_hold_meltano_yml(

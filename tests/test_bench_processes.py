@@ -22,11 +22,11 @@ class _Exiting:
         return []
 
     def name(self) -> str:
-        return "target-duckdb-a"
+        return "target-duckdb-append"[:15]
 
 
 def test_an_exiting_process_keeps_its_label() -> None:
-    assert TreeSampler.label(_Exiting()) == "target-duckdb"
+    assert TreeSampler.label(_Exiting()) == "target-duckdb-append"
 
 
 def test_a_running_process_is_labelled_by_its_command_line(tmp_path: Path) -> None:
@@ -34,7 +34,7 @@ def test_a_running_process_is_labelled_by_its_command_line(tmp_path: Path) -> No
     script.write_text("import time\ntime.sleep(30)\n")
     process = subprocess.Popen([sys.executable, str(script)])
     try:
-        assert TreeSampler.label(psutil.Process(process.pid)) == "target-duckdb"
+        assert TreeSampler.label(psutil.Process(process.pid)) == "target-duckdb-append"
     finally:
         process.kill()
         process.wait()

@@ -1,7 +1,7 @@
 """The dbt transform on DuckDB over local-server data, through Meltano's dbt-duckdb utility.
 
 Real parts only: the local simtom-compatible server over loopback, `meltano run` of the tap
-into target-duckdb, and `meltano invoke dbt-duckdb ...` (meltano-dbt-ext running dbt).
+into target-duckdb-append, and `meltano invoke dbt-duckdb ...` (meltano-dbt-ext running dbt).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """State across runs: the daily job resumes from its bookmark, and a backfill shares it.
 
-Both jobs run `tap-simtom-bnpl target-duckdb` in the dev environment, so Meltano keeps one
-state id for them (dev:tap-simtom-bnpl-to-target-duckdb) and a run extracts only the days
+Both jobs run `tap-simtom-bnpl target-duckdb-append` in the dev environment, so Meltano keeps one
+state id for them (dev:tap-simtom-bnpl-to-target-duckdb-append) and a run extracts only the days
 after the last bookmark (the tap starts at max(start_date, bookmark + 1 day)).
 """
 

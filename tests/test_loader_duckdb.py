@@ -1,4 +1,4 @@
-"""The DuckDB loader in the pipeline: `meltano run tap-simtom-bnpl target-duckdb` in dev.
+"""The DuckDB loader in the pipeline: `meltano run tap-simtom-bnpl target-duckdb-append` in dev.
 
 The dev environment runs the tap in BATCH mode (a JSON-lines file per stream and day) and
 the loader (plugins/target_duckdb_append) appends the files to `raw` with DuckDB's
@@ -20,8 +20,8 @@ pytestmark = [pytest.mark.job]
 
 START, END = "2024-11-25", "2024-11-27"
 
-# The raw tables' columns and types as target-duckdb 0.8.0 created them, plus the tap's
-# later extra_fields: dbt's sources, scripts/summary.py and the quality gate read these.
+# The raw tables' columns and types: dbt's sources, scripts/summary.py and the quality gate
+# read these.
 TIMESTAMP, TEXT, INT, FLOAT, BOOL = "TIMESTAMP", "VARCHAR", "HUGEINT", "DOUBLE", "BOOLEAN"
 METADATA = {"_sdc_batched_at": TIMESTAMP, "_sdc_deleted_at": TEXT, "_sdc_extracted_at": TIMESTAMP}
 CUSTOMER = {
@@ -159,7 +159,7 @@ def test_every_emitted_row_is_appended_from_batch_files(
     assert raw == sent_per_day(simtom_server)
     assert project.emitted_per_day() == raw
 
-    # The tables keep target-duckdb 0.8.0's columns and types; keys NOT NULL, no primary key.
+    # The tables' columns and types; keys NOT NULL, no primary key.
     for table, expected in EXPECTED_COLUMNS.items():
         columns = project.query(
             "SELECT column_name, data_type, is_nullable FROM information_schema.columns "

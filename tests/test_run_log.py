@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.job, pytest.mark.slow]
 
 RUN_JOB = ROOT / "orchestrate" / "run_job.py"
 RUN_LOG = ROOT / "orchestrate" / "run_log.py"
-EXTRACT_LOAD = "tap-simtom-bnpl target-duckdb"
+EXTRACT_LOAD = "tap-simtom-bnpl target-duckdb-append"
 SKIPPED_DAY = "2024-11-27"
 SKIP_A_DAY = {
     "transactions": {"__filter__": f"transaction_date != '{SKIPPED_DAY}'"},

@@ -28,7 +28,7 @@ INTRO = """\
 Produced by the fault-injection suite `tests/reliability/` (pytest marker `reliability`)
 and rendered by `tests/reliability/report.py` from the results file it writes; no number
 below is typed by hand. Every run is the real daily job (`load-check:preflight-duckdb
-tap-simtom-bnpl target-duckdb dbt-duckdb:build-staging quality:gate
+tap-simtom-bnpl target-duckdb-append dbt-duckdb:build-staging quality:gate
 dbt-duckdb:build-marts`, through `orchestrate/job_lock.py`) on a real DuckDB file,
 against the local simtom-compatible server over loopback, whose fault switches inject the
 faults. "Rows lost" counts keys of a clean run of the same window missing from the

@@ -119,7 +119,7 @@ def test_kill_9_at_random_moments_then_rerun_equals_a_clean_run(
         # and ~25 customers) instead of every 300,000, so kills land between its commits as
         # well as before the first.
         project = isolated_project(
-            tmp_path, server.url, api_key, TARGET_DUCKDB_BATCH_SIZE_ROWS="50"
+            tmp_path, server.url, api_key, TARGET_DUCKDB_APPEND_BATCH_SIZE_ROWS="50"
         )
         number = 0
         while plan and number < MAX_RUNS:

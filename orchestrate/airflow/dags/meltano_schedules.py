@@ -5,7 +5,7 @@ so a schedule or job added to meltano.yml appears here on the next parse. Each j
 its own task, chained in the job's order, so a failing dbt build or quality gate shows as
 that task failing while the extract-load before it stays green:
 
-    daily:  load-check__preflight-duckdb >> tap-simtom-bnpl-to-target-duckdb
+    daily:  load-check__preflight-duckdb >> tap-simtom-bnpl-to-target-duckdb-append
               >> dbt-duckdb__build-staging >> quality__gate >> dbt-duckdb__build-marts
 
 An extract-load block (`tap mappers... target`) stays one `meltano run` task: the tap's

@@ -21,7 +21,7 @@ def day_list(days: Iterable[date]) -> str:
 
 
 def as_date(column: str) -> str:
-    # The loaders keep dates as emitted (target-duckdb stores a "date" string as VARCHAR).
+    # The loaders keep dates as emitted (target-duckdb-append stores a "date" string as VARCHAR).
     return f"CAST({column} AS DATE)"
 
 

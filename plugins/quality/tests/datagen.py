@@ -1,8 +1,9 @@
-"""A small raw layer in a real DuckDB file, shaped like the tap + target-duckdb write it.
+"""A small raw layer in a real DuckDB file, shaped like the tap and the DuckDB loader write it.
 
-Column names and types follow SPEC.md's raw layer and target-duckdb's mapping (strings
+Column names and types follow SPEC.md's raw layer and target-duckdb-append's mapping (strings
 VARCHAR, numbers DOUBLE, integers HUGEINT, date-time TIMESTAMP, dates kept as VARCHAR),
-with the primary keys the loader declares. Values follow the simtom contract; day counts
+and a primary key on each table's key (``load_days(primary_key=False)`` leaves raw.transactions
+append-only, as the loader makes it). Values follow the simtom contract; day counts
 follow simtom's daily volume model (``simtom_local.volume``), as simtom draws them.
 """
 
@@ -222,7 +223,8 @@ def load_days(
     counts: dict[date, int] | None = None,
     requested_at: datetime | None = None,
 ) -> str:
-    """Append one extraction run of ``days`` (upserting transactions like target-duckdb).
+    """Append one extraction run of ``days``; with ``primary_key``, a day loaded again replaces
+    its transactions.
 
     ``counts`` overrides the transactions of some days (what the server sent those days).
     ``requested_at`` defaults to ``finished_at``.

@@ -1,7 +1,7 @@
 """From a Singer SCHEMA message to the raw table's columns and the SQL that reads them.
 
-The column names and types are the ones target-duckdb 0.8.0 created, so that tables it
-left behind keep working and dbt sources do not notice the change of loader.
+Columns are the record's fields lowercased and sorted by name, plus the Singer `_sdc_`
+metadata columns; dbt's sources, the quality gate and scripts/summary.py read them so.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def _types(prop: dict[str, Any]) -> list[str]:
 
 
 def column_type(prop: dict[str, Any]) -> str:
-    """The DuckDB type target-duckdb 0.8.0 gave a JSON schema property."""
+    """The DuckDB type of a JSON schema property's column."""
     types = _types(prop)
     fmt = prop.get("format")
     if "object" in types or "array" in types:
@@ -72,7 +72,7 @@ def literal(text: str) -> str:
 
 
 def table_name_for(stream: str) -> str:
-    """The table of a stream, named as target-duckdb 0.8.0 named it."""
+    """The table of a stream: its name lowercased, `.` and `-` as `_`."""
     return stream.replace(".", "_").replace("-", "_").lower()
 
 
@@ -141,8 +141,8 @@ class TableSpec:
         return tuple(c for c in self.columns if c.name not in (EXTRACTED_AT, BATCHED_AT))
 
     def create_sql(self, qualified: str) -> str:
-        """CREATE TABLE: sorted columns like target-duckdb 0.8.0, keys NOT NULL, no primary
-        key (the raw layer is append-only and may hold replays)."""
+        """CREATE TABLE: sorted columns, keys NOT NULL, no primary key (the raw layer is
+        append-only and may hold replays)."""
         parts = [
             f"{quote(c.name)} {c.type}" + (" NOT NULL" if c.name in self.key_columns else "")
             for c in self.columns

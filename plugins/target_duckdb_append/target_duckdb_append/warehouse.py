@@ -72,14 +72,6 @@ class Warehouse:
         ).fetchall()
         return {name.lower(): data_type.upper() for name, data_type in rows}
 
-    def _has_primary_key(self, spec: TableSpec) -> bool:
-        rows = self.con.execute(
-            "SELECT count(*) FROM duckdb_constraints() WHERE schema_name = ? "
-            "AND table_name = ? AND constraint_type = 'PRIMARY KEY'",
-            [self.schema, spec.table],
-        ).fetchone()
-        return bool(rows and rows[0])
-
     def ensure_table(self, spec: TableSpec) -> None:
         """Create the stream's table, or evolve it to the schema (own transaction)."""
         qualified = self.qualified(spec)
@@ -97,7 +89,7 @@ class Warehouse:
                     f"ALTER TABLE {qualified} ADD COLUMN {quote(column.name)} {column.type}"
                 )
             elif current != column.type:
-                # As target-duckdb 0.8.0 did: keep the old values under a versioned name.
+                # The old values stay, under a versioned name: a load never loses a value.
                 statements.append(
                     f"ALTER TABLE {qualified} RENAME COLUMN {quote(column.name)} "
                     f"TO {quote(f'{column.name}_{stamp}')}"
@@ -105,38 +97,9 @@ class Warehouse:
                 statements.append(
                     f"ALTER TABLE {qualified} ADD COLUMN {quote(column.name)} {column.type}"
                 )
-        if self._has_primary_key(spec):
-            self._drop_primary_key(spec)
         for statement in statements:
             logger.info("Evolving table: %s", statement)
             self.con.execute(statement)
-
-    def _drop_primary_key(self, spec: TableSpec) -> None:
-        # target-duckdb 0.8.0 created tables with a primary key; an append-only raw layer
-        # must accept a replayed key. DuckDB cannot drop a constraint, so the table is
-        # rebuilt with the same columns (keys stay NOT NULL) in one transaction.
-        qualified = self.qualified(spec)
-        old = f"{quote(self.schema)}.{quote(spec.table + '__with_primary_key')}"
-        described = self.con.execute(f"DESCRIBE {qualified}").fetchall()
-        parts = [
-            f"{quote(name)} {data_type}" + (" NOT NULL" if name in spec.key_columns else "")
-            for name, data_type, *_rest in described
-        ]
-        logger.info(
-            "Rebuilding %s without its primary key (the raw layer is append-only)", qualified
-        )
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            self.con.execute(
-                f"ALTER TABLE {qualified} RENAME TO {quote(spec.table + '__with_primary_key')}"
-            )
-            self.con.execute(f"CREATE TABLE {qualified} ({', '.join(parts)})")
-            self.con.execute(f"INSERT INTO {qualified} SELECT * FROM {old}")
-            self.con.execute(f"DROP TABLE {old}")
-            self.con.execute("COMMIT")
-        except Exception:
-            self.con.execute("ROLLBACK")
-            raise
 
     def latest_batched_at(self, spec: TableSpec) -> datetime | None:
         row = self.con.execute(

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from datetime import datetime
 
-import duckdb
 import pytest
 
 from conftest import Loader, batch, record, schema, state
@@ -55,7 +54,7 @@ def test_records_become_typed_rows_and_the_state_follows(loader: Loader) -> None
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.states == [state("2024-11-25")["value"]]
-    # target-duckdb 0.8.0's names and types: sorted, lowercased, keys NOT NULL, no primary key.
+    # Names and types: sorted, lowercased, keys NOT NULL, no primary key.
     assert loader.query(
         "SELECT column_name, data_type, is_nullable FROM "
         "information_schema.columns WHERE table_name = 'orders' "
@@ -326,27 +325,6 @@ def test_load_time_never_goes_back_between_loads(loader: Loader) -> None:
         row[0] for row in loader.query("SELECT _sdc_batched_at FROM raw.orders ORDER BY order_key")
     ]
     assert stamps == sorted(stamps) and len(set(stamps)) == 3
-
-
-def test_a_table_with_target_duckdb_primary_key_becomes_append_only(loader: Loader) -> None:
-    loader.database.parent.mkdir(parents=True)
-    con = duckdb.connect(str(loader.database))
-    con.execute("CREATE SCHEMA raw")
-    con.execute(
-        "CREATE TABLE raw.notes (_sdc_batched_at TIMESTAMP, _sdc_deleted_at VARCHAR, "
-        "_sdc_extracted_at TIMESTAMP, body VARCHAR, note_key VARCHAR, PRIMARY KEY (note_key))"
-    )
-    con.execute("INSERT INTO raw.notes (note_key, body) VALUES ('k1', 'old')")
-    con.close()
-    notes = schema(
-        "notes", {"note_key": {"type": "string"}, "body": {"type": "string"}}, ["note_key"]
-    )
-    run = loader.run([notes, record("notes", {"note_key": "k1", "body": "again"})])
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert loader.query("SELECT body FROM raw.notes ORDER BY body") == [("again",), ("old",)]
-    assert loader.query(
-        "SELECT is_nullable FROM information_schema.columns WHERE column_name = 'note_key'"
-    ) == [("NO",)]
 
 
 def test_about_describes_every_setting() -> None:
