@@ -83,7 +83,7 @@ state: install ## Show the pipeline state (the bookmark the next run continues f
 
 .PHONY: migrate-state
 migrate-state: install ## Once after upgrading: move the dev state saved under the loader's old name
-	$(BIN)/python scripts/migrate_state.py --environment=dev
+	$(BIN)/python orchestrate/migrate_state.py --environment=dev
 
 .PHONY: schedules
 schedules: install ## List the Meltano schedules

@@ -3,8 +3,8 @@
 The loader was the Meltano plugin `target-duckdb`; it is `target-duckdb-append` now, so the
 dev state id changed from dev:tap-simtom-bnpl-to-target-duckdb to
 dev:tap-simtom-bnpl-to-target-duckdb-append. Without `make migrate-state`
-(scripts/migrate_state.py) the next run would find no state and extract again from
-start_date; `make run` (scripts/run_job.py) refuses to start until the state is moved.
+(orchestrate/migrate_state.py) the next run would find no state and extract again from
+start_date; `make run` (orchestrate/run_job.py) refuses to start until the state is moved.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ OLD_STATE_ID = "dev:tap-simtom-bnpl-to-target-duckdb"
 
 
 def script(project: Project, name: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """`python scripts/NAME ARGS` with the test's Meltano system database and warehouse."""
+    """`python orchestrate/NAME ARGS` with the test's Meltano system database and warehouse."""
     return subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / name), *args],
+        [sys.executable, str(ROOT / "orchestrate" / name), *args],
         cwd=ROOT,
         env=project.env(),
         stdin=subprocess.DEVNULL,

@@ -1,6 +1,6 @@
 """Move the DuckDB pipeline's state from the loader's old Meltano name to its new one, once.
 
-    python scripts/migrate_state.py [--environment dev]     (make migrate-state)
+    python orchestrate/migrate_state.py [--environment dev]     (make migrate-state)
 
 The project's DuckDB loader was the Meltano plugin `target-duckdb`, the name of a public Hub
 target it is not; it is `target-duckdb-append` now. Meltano names a pipeline's state after
