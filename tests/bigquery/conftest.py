@@ -28,6 +28,7 @@ BIGQUERY_PLUGIN_VENVS = (
     ".meltano/utilities/dbt-bigquery/venv",
     ".meltano/utilities/quality/venv",
     ".meltano/utilities/load-check/venv",
+    ".meltano/utilities/ml/venv",
 )
 # The pre-flight runs from whichever venv holds the Google client: its own Meltano utility
 # once meltano.yml defines it, otherwise the loader's.

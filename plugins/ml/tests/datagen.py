@@ -112,3 +112,34 @@ def manifest(roles: dict[str, Any] | None = None, under_config: bool = False) ->
 def write_manifest(path: Path, content: dict[str, Any]) -> Path:
     path.write_text(json.dumps(content), encoding="utf-8")
     return path
+
+
+BIGQUERY_TYPES = {
+    "transaction_key": "STRING",
+    "transaction_date": "DATE",
+    "amount": "FLOAT64",
+    "signal_feature": "FLOAT64",
+    "segment": "STRING",
+    "device_is_trusted": "BOOL",
+    "risk_score": "FLOAT64",
+    "risk_scenario": "STRING",
+    "will_default": "BOOL",
+    "days_to_first_missed_payment": "INT64",
+    "dataset_split": "STRING",
+    "dbt_updated_at": "TIMESTAMP",
+}
+
+
+def write_training_set_bigquery(client, table: str, frame: pd.DataFrame) -> None:
+    """The same table in BigQuery (a load job of JSON rows, as dbt's types would make it)."""
+    from google.cloud import bigquery
+
+    dataset = table.rsplit(".", 1)[0]
+    client.create_dataset(dataset, exists_ok=True)
+    records = json.loads(frame.to_json(orient="records", date_format="iso"))
+    for record in records:
+        record["transaction_date"] = record["transaction_date"][:10]
+    schema = [bigquery.SchemaField(name, kind) for name, kind in BIGQUERY_TYPES.items()]
+    client.load_table_from_json(
+        records, table, job_config=bigquery.LoadJobConfig(schema=schema)
+    ).result()
