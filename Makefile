@@ -28,7 +28,8 @@ DEV_REQUIREMENTS := meltano==4.4.1 ruff==0.17.6 "pytest>=8,<10" duckdb==1.5.5 \
 # Re-install when any of these change; otherwise `make install` takes a few seconds.
 INSTALL_INPUTS := Makefile meltano.yml $(wildcard plugins/*.meltano.yml) \
 	tap-simtom-bnpl/pyproject.toml simtom-local/pyproject.toml plugins/quality/pyproject.toml \
-	plugins/target_duckdb_append/pyproject.toml plugins/load_check/pyproject.toml
+	plugins/target_duckdb_append/pyproject.toml plugins/load_check/pyproject.toml \
+	plugins/ml/pyproject.toml
 
 STATE_ID_DEV := dev:tap-simtom-bnpl-to-target-duckdb-append
 # The same pipeline's state id while the loader was the Meltano plugin `target-duckdb`:
@@ -100,7 +101,7 @@ format: $(VENV)/.dev-installed ## Fix lint and formatting where ruff can
 	$(BIN)/ruff format .
 
 .PHONY: test
-test: install lint test-simtom-local test-tap test-loader test-quality test-load-check test-project ## Install, lint and run every test suite
+test: install lint test-simtom-local test-tap test-loader test-quality test-load-check test-ml test-project ## Install, lint and run every test suite
 
 .PHONY: test-simtom-local
 test-simtom-local: install ## The local simtom-compatible server's tests (HTTP over loopback)
@@ -136,6 +137,15 @@ LOAD_CHECK_PYTHON := .meltano/utilities/load-check/venv/bin/python
 test-load-check: install ## The load check utility's tests, in the load-check plugin's own venv
 	$(BIN)/uv pip install --quiet --python $(LOAD_CHECK_PYTHON) "pytest>=8,<10"
 	$(LOAD_CHECK_PYTHON) -m pytest plugins/load_check/tests
+
+# The ML utility's tests train models in-process, so they run in the utility's own venv
+# (the one `ml:train` uses), with pytest added to it.
+ML_PYTHON := .meltano/utilities/ml/venv/bin/python
+
+.PHONY: test-ml
+test-ml: install ## The ML utility's tests (planted signal, column roles, runs table, model card), in its own venv
+	$(BIN)/uv pip install --quiet --python $(ML_PYTHON) "pytest>=8,<10"
+	$(ML_PYTHON) -m pytest plugins/ml/tests
 
 .PHONY: test-project
 test-project: install ## Project tests (tests/): the jobs end to end on DuckDB and the BigQuery emulator, dbt, Airflow, reliability

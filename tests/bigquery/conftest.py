@@ -28,6 +28,7 @@ BIGQUERY_PLUGIN_VENVS = (
     ".meltano/utilities/dbt-bigquery/venv",
     ".meltano/utilities/quality/venv",
     ".meltano/utilities/load-check/venv",
+    ".meltano/utilities/ml/venv",
 )
 
 _timings: dict[str, float] = {}

@@ -1,0 +1,3 @@
+from bnpl_ml.cli import main
+
+raise SystemExit(main())
