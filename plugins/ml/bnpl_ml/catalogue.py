@@ -26,17 +26,11 @@ class Catalogue:
     roles: dict[str, str]
     model_description: str
     column_descriptions: dict[str, str]
+    label: str
+    split: str
 
     def columns(self, role: str) -> list[str]:
         return [column for column, its_role in self.roles.items() if its_role == role]
-
-    @property
-    def label(self) -> str:
-        return self.columns("label")[0]
-
-    @property
-    def split(self) -> str:
-        return self.columns("split")[0]
 
     @property
     def features(self) -> list[str]:
@@ -76,9 +70,19 @@ def _role(column: dict[str, Any]) -> Any:
 
 
 def build_catalogue(
-    manifest: dict[str, Any], model: str, table: str, table_columns: Sequence[str]
+    manifest: dict[str, Any],
+    model: str,
+    table: str,
+    table_columns: Sequence[str],
+    label: str = "will_default",
+    split: str = "dataset_split",
 ) -> Catalogue:
-    """Every table column with its role; raises MlError naming the first column that has none."""
+    """Every table column with its role; raises MlError naming the first column that has none.
+
+    A model may document more than one outcome (role label) and more than one column that
+    decides the split (role split); LABEL and SPLIT name the ones this run uses, and each
+    must carry that role.
+    """
     node = _model_node(manifest, model)
     documented = {name.lower(): column for name, column in (node.get("columns") or {}).items()}
     roles: dict[str, str] = {}
@@ -106,12 +110,15 @@ def build_catalogue(
                 f"column {name} of {model} is in the dbt manifest but not in {table} "
                 "(rebuild the marts, or the manifest is from other code)"
             )
-    for role in ("label", "split"):
-        found = [column for column, its_role in roles.items() if its_role == role]
-        if len(found) != 1:
+    for setting, column, role in (
+        ("label_column", label, "label"),
+        ("split_column", split, "split"),
+    ):
+        if roles.get(column) != role:
+            found = [name for name, its_role in roles.items() if its_role == role]
             raise MlError(
-                f"{model}: expected exactly one column with ml_role {role}, found {len(found)}"
-                + (f" ({', '.join(found)})" if found else "")
+                f"{setting}: {column} is not a column of {model} with ml_role {role} "
+                f"(columns with that role: {', '.join(found) or 'none'})"
             )
     if not any(role == "feature" for role in roles.values()):
         raise MlError(f"{model}: no column has ml_role feature")
@@ -123,4 +130,6 @@ def build_catalogue(
             name: " ".join((documented[name.lower()].get("description") or "").split())
             for name in roles
         },
+        label=label,
+        split=split,
     )

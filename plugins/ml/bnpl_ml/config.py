@@ -38,6 +38,10 @@ class TrainConfig:
     training_set_table: str | None = None
     runs_table: str | None = None
     output_dir: Path = Path("output/ml")
+    # The outcome to predict and the column holding train/validation/test (each must carry
+    # that ml_role in dbt).
+    label_column: str = "will_default"
+    split_column: str = "dataset_split"
     # simtom's own score: the baseline the model has to beat.
     baseline_score_column: str = "risk_score"
     # The data range a run reports (min and max over the rows it uses).
@@ -58,7 +62,13 @@ class TrainConfig:
                     f"{name}: {value!r} is not a qualified table name "
                     "(expected schema.table or project.dataset.table)"
                 )
-        for name in ("baseline_score_column", "date_column", "model"):
+        for name in (
+            "label_column",
+            "split_column",
+            "baseline_score_column",
+            "date_column",
+            "model",
+        ):
             if not _COLUMN_NAME.match(getattr(self, name)):
                 raise MlError(f"{name}: {getattr(self, name)!r} is not a column or model name")
 

@@ -22,7 +22,12 @@ WITHOUT_PROXIES = "without_label_proxies"
 def _catalogue(config: TrainConfig) -> tuple[Catalogue, list[str]]:
     columns = data.table_columns(config)
     catalogue = build_catalogue(
-        read_manifest(config.manifest_path), config.model, config.training_set, columns
+        read_manifest(config.manifest_path),
+        config.model,
+        config.training_set,
+        columns,
+        label=config.label_column,
+        split=config.split_column,
     )
     if config.baseline_score_column not in columns:
         raise MlError(

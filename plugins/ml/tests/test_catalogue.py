@@ -68,10 +68,32 @@ def test_a_manifest_column_missing_from_the_table_is_an_error() -> None:
         catalogue(datagen.manifest(), [c for c in TABLE_COLUMNS if c != "amount"])
 
 
-def test_exactly_one_label() -> None:
+def test_a_second_label_is_neither_a_feature_nor_the_target() -> None:
     roles = {**datagen.ROLES, "days_to_first_missed_payment": "label"}
-    with pytest.raises(MlError, match=r"exactly one column with ml_role label, found 2"):
+    picked = catalogue(datagen.manifest(roles))
+    assert picked.label == "will_default"
+    assert "days_to_first_missed_payment" not in picked.features + picked.label_proxies
+
+
+def test_the_label_column_must_have_the_label_role() -> None:
+    roles = {**datagen.ROLES, "will_default": "audit"}
+    with pytest.raises(
+        MlError, match=r"^label_column: will_default is not a column of .* with ml_role label"
+    ):
         catalogue(datagen.manifest(roles))
+
+
+def test_the_split_column_must_have_the_split_role() -> None:
+    with pytest.raises(
+        MlError, match=r"^split_column: amount is not a column of .* with ml_role split"
+    ):
+        build_catalogue(
+            datagen.manifest(),
+            "mart_bnpl_ml_training_set",
+            datagen.TABLE,
+            TABLE_COLUMNS,
+            split="amount",
+        )
 
 
 def test_a_manifest_without_the_model_is_an_error() -> None:
