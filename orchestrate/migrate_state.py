@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "orchestrate" / "airflow" / "dags"))
 
-import meltano_project  # noqa: E402
+import meltano_description  # noqa: E402
 
 PIPELINE = "tap-simtom-bnpl-to-{loader}"
 OLD_LOADER = "target-duckdb"
@@ -122,8 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        line = migrate(meltano_project.find_meltano(ROOT), args.environment)
-    except (MigrationError, meltano_project.MeltanoProjectError) as exc:
+        line = migrate(meltano_description.find_meltano(ROOT), args.environment)
+    except (MigrationError, meltano_description.MeltanoProjectError) as exc:
         print(f"migrate_state: {exc}", file=sys.stderr)
         return 1
     print(f"migrate_state: {line}")

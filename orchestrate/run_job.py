@@ -3,7 +3,7 @@
     python orchestrate/run_job.py [--environment dev] [--wait SECONDS] daily
 
 `make run` and `make backfill` (scripts/run_local.sh) run their job through this. The job
-is split into the steps the Airflow DAGs run (orchestrate/airflow/dags/meltano_project.py,
+is split into the steps the Airflow DAGs run (orchestrate/airflow/dags/meltano_pipelines.py,
 from `meltano job list`): one `meltano run` per extract-load block and per command, so a
 failure names its step (`quality:gate`) without reading log text. Meltano keeps an
 extract-load block's state under the same id whether the block runs alone or in the job.
@@ -33,7 +33,8 @@ sys.path.insert(0, str(ORCHESTRATE))
 sys.path.insert(0, str(ORCHESTRATE / "airflow" / "dags"))
 
 import job_lock  # noqa: E402
-import meltano_project  # noqa: E402
+import meltano_description  # noqa: E402
+import meltano_pipelines  # noqa: E402
 import migrate_state  # noqa: E402
 import pipeline_runs  # noqa: E402
 
@@ -42,12 +43,12 @@ def _say(message: str) -> None:
     print(f"run_job: {message}", file=sys.stderr, flush=True)
 
 
-def job_steps(job: str, meltano: str) -> list[meltano_project.RunStep]:
+def job_steps(job: str, meltano: str) -> list[meltano_pipelines.RunStep]:
     """The job's `meltano run` steps, as Meltano lists the job's tasks."""
-    description = meltano_project.load_description(ROOT, meltano)
+    description = meltano_description.load_description(ROOT, meltano)
     jobs = {str(entry["job_name"]): entry["tasks"] for entry in description["jobs"]["jobs"]}
-    types = meltano_project.plugin_types(description["plugins"])
-    return meltano_project.split_steps(job, meltano_project.job_tokens(job, jobs), types)
+    types = meltano_pipelines.plugin_types(description["plugins"])
+    return meltano_pipelines.split_steps(job, meltano_pipelines.job_tokens(job, jobs), types)
 
 
 class Recorder:
@@ -74,10 +75,10 @@ class Recorder:
 
 
 def run(job: str, environment: str, wait: float) -> int:
-    meltano = meltano_project.find_meltano(ROOT)
+    meltano = meltano_description.find_meltano(ROOT)
     try:
         steps = job_steps(job, meltano)
-    except meltano_project.MeltanoProjectError as exc:
+    except meltano_description.MeltanoProjectError as exc:
         _say(str(exc))
         return 2
     if any(migrate_state.LOADER in step.args for step in steps):

@@ -1,4 +1,5 @@
-"""How the DAG file reads the Meltano project (orchestrate/airflow/dags/meltano_project.py).
+"""How the DAG file reads the Meltano project (orchestrate/airflow/dags/meltano_description.py)
+and splits its jobs into steps (meltano_pipelines.py).
 
 These run in the root venv, without Airflow: the splitting of jobs into `meltano run` steps,
 the description read through the real Meltano CLI, and its cache.
@@ -17,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DAGS = ROOT / "orchestrate" / "airflow" / "dags"
 sys.path.insert(0, str(DAGS))
 
-import meltano_project as mp  # noqa: E402
+import meltano_description as md  # noqa: E402
+import meltano_pipelines as mp  # noqa: E402
 
 MELTANO = shutil.which("meltano") or str(ROOT / ".venv" / "bin" / "meltano")
 TYPES = {
@@ -64,7 +66,7 @@ def test_nested_task_lists_flatten_in_order_like_meltano() -> None:
 def test_a_job_named_inside_a_job_is_not_a_block() -> None:
     """`meltano run` expands job names given on its command line, not inside a job."""
     jobs = {"el": ["tap-a target-x"], "all": ["el dbt-x:run"]}
-    with pytest.raises(mp.MeltanoProjectError, match="job all: block 'el' names no plugin"):
+    with pytest.raises(md.MeltanoProjectError, match="job all: block 'el' names no plugin"):
         mp.split_steps("all", mp.job_tokens("all", jobs), TYPES)
 
 
@@ -84,7 +86,7 @@ def test_repeated_step_gets_a_distinct_task_id() -> None:
     ],
 )
 def test_bad_jobs_fail_with_one_line_naming_the_block(tokens: list[str], message: str) -> None:
-    with pytest.raises(mp.MeltanoProjectError) as error:
+    with pytest.raises(md.MeltanoProjectError) as error:
         mp.split_steps("j", tokens, TYPES)
     assert str(error.value).startswith(message)
     assert "\n" not in str(error.value)
@@ -112,7 +114,7 @@ def yaml_project(root: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def description() -> dict:
-    return mp.describe_project(MELTANO, ROOT)
+    return md.describe_project(MELTANO, ROOT)
 
 
 def test_pipelines_match_meltano_yml(description: dict) -> None:
@@ -160,14 +162,14 @@ def copy_project(tmp_path: Path) -> Path:
 def test_description_is_cached_until_a_project_file_changes(tmp_path: Path) -> None:
     project = copy_project(tmp_path)
     cache = tmp_path / "cache"
-    first = mp.load_description(project, MELTANO, cache)
+    first = md.load_description(project, MELTANO, cache)
     # A cache hit must not run Meltano at all: a missing executable proves it.
-    assert mp.load_description(project, "/nonexistent/meltano", cache) == first
+    assert md.load_description(project, "/nonexistent/meltano", cache) == first
 
     included = project / "plugins" / "loaders.meltano.yml"
     included.write_text(included.read_text() + "\n# touched\n")
-    with pytest.raises(mp.MeltanoProjectError, match="could not run"):
-        mp.load_description(project, "/nonexistent/meltano", cache)
+    with pytest.raises(md.MeltanoProjectError, match="could not run"):
+        md.load_description(project, "/nonexistent/meltano", cache)
 
 
 def test_schedule_with_manual_interval_becomes_a_manual_dag(tmp_path: Path) -> None:
@@ -179,7 +181,7 @@ def test_schedule_with_manual_interval_becomes_a_manual_dag(tmp_path: Path) -> N
     ]
     document["jobs"] = [{"name": "el", "tasks": ["tap-simtom-bnpl target-duckdb-append"]}]
     (project / "meltano.yml").write_text(yaml.safe_dump(document))
-    found = {p.dag_id: p for p in mp.pipelines(mp.describe_project(MELTANO, project))}
+    found = {p.dag_id: p for p in mp.pipelines(md.describe_project(MELTANO, project))}
     assert sorted(found) == ["el-hourly", "el-only"]
     assert found["el-only"].schedule is None
     assert found["el-hourly"].schedule == "0 * * * *"
@@ -190,7 +192,7 @@ def test_project_root_from_environment_must_hold_meltano_yml(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MELTANO_PROJECT_ROOT", str(tmp_path))
-    with pytest.raises(mp.MeltanoProjectError, match=r"expected a directory holding meltano\.yml"):
-        mp.find_project_root()
+    with pytest.raises(md.MeltanoProjectError, match=r"expected a directory holding meltano\.yml"):
+        md.find_project_root()
     monkeypatch.delenv("MELTANO_PROJECT_ROOT")
-    assert mp.find_project_root(DAGS / "meltano_schedules.py") == ROOT
+    assert md.find_project_root(DAGS / "meltano_schedules.py") == ROOT

@@ -1,6 +1,6 @@
 """Airflow DAGs for the Meltano project: one per Meltano schedule, one per unscheduled job.
 
-The schedules, jobs and plugin types are read from the project itself (meltano_project.py),
+The schedules, jobs and plugin types are read from the project itself (meltano_description.py),
 so a schedule or job added to meltano.yml appears here on the next parse. Each job step is
 its own task, chained in the job's order, so a failing dbt build or quality gate shows as
 that task failing while the extract-load before it stays green:
@@ -24,14 +24,15 @@ hand. Every DAG accepts three trigger parameters: `env` (extra environment varia
 every step, e.g. TAP_SIMTOM_BNPL_START_DATE for a backfill range), `state_id_suffix` (keeps
 that run's state apart from the schedule's) and `full_refresh` (ignore saved state).
 
-Every DAG run is recorded in the warehouse's pipeline_runs by the project's run log
-(the CLI orchestrate/run_log.py over orchestrate/pipeline_runs/, run with a Python that can write
-the warehouse: the project venv's for DuckDB, the load-check utility's for BigQuery;
-Airflow's venv has neither DuckDB nor the Google client): each task's start records the run
-as running and its step, the last task's success ends it `success`, and a task that fails
-for good (no retry left) ends it `failed` with the step, exit code and the tail of the
-step's output, which also sends the failure notice to BNPL_FAILURE_WEBHOOK_URL. A project
-without orchestrate/run_log.py records nothing.
+Every DAG run is recorded in the warehouse's pipeline_runs by the tasks' callbacks
+(run_log_callbacks.py). They call the project's run log CLI (orchestrate/run_log.py over
+orchestrate/pipeline_runs/) with a Python that can write the warehouse: the project venv's
+for DuckDB, the load-check utility's for BigQuery; Airflow's venv has neither DuckDB nor the
+Google client. Each task's start records the run as running and its step, the last task's
+success ends it `success`, and a task that fails for good (no retry left) ends it `failed`
+with the step, exit code and the tail of the step's output, which also sends the failure
+notice to BNPL_FAILURE_WEBHOOK_URL. A project without orchestrate/run_log.py records
+nothing.
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -49,15 +49,14 @@ from airflow.sdk import DAG, Param
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from meltano_project import (
+from meltano_description import (
     MeltanoProjectError,
-    Pipeline,
-    RunStep,
     find_meltano,
     find_project_root,
     load_description,
-    pipelines,
 )
+from meltano_pipelines import Pipeline, RunStep, pipelines
+from run_log_callbacks import RunRecorder, run_log_module, step_output_dir
 
 # Meltano state already resumes from the last bookmark, so one run after an outage catches
 # up every missing day; Airflow catch-up runs would only repeat dbt and the gate.
@@ -86,8 +85,6 @@ POOL = os.environ.get("MELTANO_DAG_POOL", "meltano_project")
 # before it fails with exit code 75 and Airflow retries it.
 LOCK_WAIT_SECONDS = float(os.environ.get("MELTANO_DAG_LOCK_WAIT", "1800"))
 JOB_LOCK = Path("orchestrate") / "job_lock.py"
-RUN_LOG = Path("orchestrate") / "run_log.py"
-RUN_LOG_PACKAGE = Path("orchestrate") / "pipeline_runs"
 
 
 def lock_command(project_root: Path) -> str:
@@ -99,90 +96,6 @@ def lock_command(project_root: Path) -> str:
         )
     python = shlex.quote(sys.executable)
     return f"{python} {shlex.quote(str(script))} --wait {LOCK_WAIT_SECONDS:g} --"
-
-
-def run_log_module(project_root: Path) -> Any | None:
-    """The project's run log package, orchestrate/pipeline_runs (None: the project has no
-    orchestrate/run_log.py and records no runs).
-
-    Only its stdlib parts run here; the warehouse is written by its CLI in another venv."""
-    package = project_root / RUN_LOG_PACKAGE
-    if not (project_root / RUN_LOG).is_file() or not package.is_dir():
-        return None
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "project_pipeline_runs",
-        package / "__init__.py",
-        submodule_search_locations=[str(package)],
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
-def step_output_file(run_log: Any, ti: Any) -> Path:
-    """Where a task's `meltano run` output goes (the failure notice's error tail)."""
-    return run_log.log_dir() / "airflow" / f"{ti.id}.log"
-
-
-class RunRecorder:
-    """The DAG's callbacks: they record the DAG run through the run log's CLI and never
-    fail the task (a warehouse that cannot be written costs a line in the task log)."""
-
-    def __init__(self, run_log: Any, project_root: Path, job: str, last_task_id: str) -> None:
-        self.run_log = run_log
-        self.project_root = project_root
-        self.job = job
-        self.last_task_id = last_task_id
-
-    def _cli(self, context: Any, *args: str) -> None:
-        task = context["task"]
-        extra = context["params"].get("env") or {}
-        env = {**os.environ, **(task.env or {}), **{str(k): str(v) for k, v in extra.items()}}
-        environment = env.get("MELTANO_ENVIRONMENT") or None
-        try:
-            python = self.run_log.python_for(self.run_log.warehouse_for(environment or "dev"))
-            command = [python, str(self.project_root / RUN_LOG)]
-            command += [f"--environment={environment}"] if environment else []
-            done = subprocess.run(
-                [*command, *args],
-                cwd=self.project_root,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=LOCK_WAIT_SECONDS + 300,
-                check=False,
-            )
-            output = (done.stdout + done.stderr).strip()
-        except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
-            output = f"run_log: {args[0]} not recorded: {exc}"
-        if output:
-            print(output, flush=True)
-
-    @staticmethod
-    def run_id(context: Any) -> str:
-        return f"airflow:{context['dag'].dag_id}:{context['run_id']}"
-
-    def on_execute(self, context: Any) -> None:
-        run_id = self.run_id(context)
-        args = ("--run-id", run_id, "--job", self.job, "--orchestrator", "airflow", "--no-pid")
-        self._cli(context, "start", *args)
-        self._cli(context, "step", "--run-id", run_id, shlex.join(context["task"].meltano_args))
-
-    def on_success(self, context: Any) -> None:
-        if context["task"].task_id == self.last_task_id:
-            self._cli(context, "finish", "--run-id", self.run_id(context), "--status", "success")
-
-    def on_failure(self, context: Any) -> None:
-        task = context["task"]
-        args = ["--run-id", self.run_id(context), "--status", "failed"]
-        args += ["--failing-step", shlex.join(task.meltano_args)]
-        if (code := getattr(task, "exit_code", None)) is not None:
-            args += ["--exit-code", str(code)]
-        args += ["--error-tail-file", str(step_output_file(self.run_log, context["ti"]))]
-        self._cli(context, "finish", *args)
 
 
 class MeltanoRunOperator(BashOperator):
@@ -205,7 +118,7 @@ class MeltanoRunOperator(BashOperator):
         if run_log is not None:
             # The step's output also goes to a file of the task instance: the failure
             # callback reads the error tail there.
-            folder = shlex.quote(str(run_log.log_dir() / "airflow"))
+            folder = shlex.quote(str(step_output_dir(run_log)))
             lock = f"{lock[: -len(' --')]} --output {folder}/{{{{ti.id}}}}.log --"
         super().__init__(
             bash_command=f"{lock} {run}",
@@ -294,7 +207,13 @@ def build_dag(pipeline: Pipeline, meltano: str, project_root: Path) -> DAG:
         run_log = run_log_module(project_root)
         callbacks: dict[str, Any] = {}
         if run_log is not None:
-            recorder = RunRecorder(run_log, project_root, pipeline.job, pipeline.steps[-1].task_id)
+            recorder = RunRecorder(
+                run_log,
+                project_root,
+                pipeline.job,
+                pipeline.steps[-1].task_id,
+                timeout=LOCK_WAIT_SECONDS + 300,
+            )
             callbacks = {
                 "on_execute_callback": recorder.on_execute,
                 "on_success_callback": recorder.on_success,
