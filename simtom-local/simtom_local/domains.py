@@ -12,7 +12,7 @@ Risk scenarios and their mix (weights): ``low_risk_purchase`` 60, ``impulse_purc
 (as observed): purchase context, checkout speed, price-comparison time and time on site.
 
 Risk level bands over ``risk_score`` (the captures show low up to 0.29, medium 0.30-0.58,
-high from 0.61; very_high is named by the contract but rare):
+high from 0.61; very_high is named by simtom's API but rare):
 
     score < 0.30 -> low,   0.30 <= score < 0.60 -> medium,
     0.60 <= score < 0.80 -> high,   score >= 0.80 -> very_high
@@ -92,7 +92,7 @@ allowed("risk_level", (*(level for _, level in RISK_BANDS), VERY_HIGH))
 
 
 def risk_level(score: float) -> str:
-    """The contract's risk level of a risk score (bands above)."""
+    """simtom's risk level of a risk score (bands above)."""
     for upper, level in RISK_BANDS:
         if score < upper:
             return level
@@ -242,7 +242,7 @@ CREDIT_LIMIT_TABLE = {
     "excellent": table(CREDIT_LIMITS, (8, 14, 20, 25, 33)),
 }
 
-# Remembered entities per response (contract); older ones are forgotten and re-drawn.
+# Remembered entities per response, as simtom keeps them; older ones are forgotten and re-drawn.
 CUSTOMER_MEMORY = 10_000
 DEVICE_MEMORY = 15_000
 PAYMENT_METHOD_MEMORY = 20_000

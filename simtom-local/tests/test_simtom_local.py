@@ -1,4 +1,4 @@
-"""The local simtom server, over real HTTP on loopback, against the captured contract."""
+"""The local simtom server, over real HTTP on loopback, against the real server's captures."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def by_day(records: list[dict]) -> dict[str, list[dict]]:
 # --- endpoints and wire format ------------------------------------------------------------
 
 
-def test_health_and_generators_match_the_contract(server):
+def test_health_and_generators_match_the_captures(server):
     health = requests.get(f"{server.url}/", timeout=5)
     assert health.json() == {"status": "healthy", "version": "0.1.0", "generators_available": 1}
     generators = requests.get(f"{server.url}/generators", timeout=5)

@@ -1,7 +1,7 @@
 """A scripted simtom endpoint for pytest-httpserver: exact control over each response.
 
 Day counts are deterministic per date (like simtom with a seed), records carry every
-contract field, and each request can be scripted to fail, stall, cut its body or mangle
+simtom API field, and each request can be scripted to fail, stall, cut its body or mangle
 chosen lines.
 """
 

@@ -3,7 +3,7 @@
 Column names and types follow SPEC.md's raw layer and target-duckdb-append's mapping (strings
 VARCHAR, numbers DOUBLE, integers HUGEINT, date-time TIMESTAMP, dates kept as VARCHAR),
 and a primary key on each table's key (``load_days(primary_key=False)`` leaves raw.transactions
-append-only, as the loader makes it). Values follow the simtom contract; day counts
+append-only, as the loader makes it). Values follow the simtom API (docs/simtom-api.md); day counts
 follow simtom's daily volume model (``simtom_local.volume``), as simtom draws them.
 """
 
