@@ -177,6 +177,97 @@ def run_timed(
     )
 
 
+class HighWaterMarks:
+    """The kernel's peak RSS of processes (VmHWM), polled until they end.
+
+    wait4's ru_maxrss survives exec: a child's figure is never below the size of the
+    process that started it, which here is this one, grown by what it measured before.
+    VmHWM belongs to the program's own address space and only grows, so the last value
+    read before the process ends is its peak (at most one interval's growth is missed).
+    Until the child has exec'd its program it still shows this process's address space
+    (subprocess may vfork), so a process still named like this one is not read.
+    """
+
+    def __init__(self, pids: Sequence[int], interval: float = 0.05) -> None:
+        self.peak = dict.fromkeys(pids, 0)
+        self._own_name = Path("/proc/self/comm").read_text().strip()
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _read(self) -> None:
+        for pid in self.peak:
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            lines = status.splitlines()
+            if lines[0].split(None, 1)[-1] == self._own_name:
+                continue
+            for line in lines:
+                if line.startswith("VmHWM:"):
+                    self.peak[pid] = max(self.peak[pid], int(line.split()[1]) * 1024)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._read()
+
+    def __enter__(self) -> HighWaterMarks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run_piped(
+    producer: Sequence[str], consumer: Sequence[str], producer_log: Path, consumer_log: Path
+) -> tuple[Finished, Finished]:
+    """`producer | consumer`, both children of this process, without Meltano in between.
+
+    Like `run_timed` for each, but the peak RSS is each program's own VmHWM
+    (`HighWaterMarks`), not wait4's figure, which would include this process's size. The
+    consumer's stdout goes to its log.
+    """
+    producer_log.parent.mkdir(parents=True, exist_ok=True)
+    with producer_log.open("wb") as first_log, consumer_log.open("wb") as second_log:
+        started = time.perf_counter()
+        second = subprocess.Popen(
+            list(consumer),
+            stdin=subprocess.PIPE,
+            stdout=second_log,
+            stderr=second_log,
+            env=child_env(),
+            cwd=ROOT,
+        )
+        assert second.stdin is not None
+        try:
+            first = subprocess.Popen(
+                list(producer),
+                stdin=subprocess.DEVNULL,
+                stdout=second.stdin,
+                stderr=first_log,
+                env=child_env(),
+                cwd=ROOT,
+            )
+        finally:
+            second.stdin.close()  # the producer holds the pipe now; EOF when it ends
+        finished = []
+        pairs = ((first, producer, producer_log), (second, consumer, consumer_log))
+        with HighWaterMarks([first.pid, second.pid]) as marks:
+            for process, argv, log in pairs:
+                # The last poll before the process exited holds its peak.
+                _, status, usage = os.wait4(process.pid, 0)
+                process.returncode = os.waitstatus_to_exitcode(status)
+                seconds = time.perf_counter() - started
+                cpu = usage.ru_utime + usage.ru_stime
+                finished.append(Finished(list(argv), process.returncode, seconds, 0, cpu, log))
+        for run, process in zip(finished, (first, second), strict=True):
+            run.max_rss_bytes = marks.peak[process.pid]
+    return finished[0], finished[1]
+
+
 def run_tap(config: dict[str, Any], workdir: Path, name: str, *, sample: bool = False) -> Finished:
     """The tap from its plugin venv with stdout to /dev/null; fails loudly."""
     require(TAP)

@@ -20,6 +20,7 @@ ORDER = (
     "backfill_vs_bare_fetch",
     "dbt_incremental_vs_full_refresh",
     "tap_peak_rss_365_vs_7_days",
+    "backfill_memory_16_vs_1_windows",
 )
 COMMANDS = {
     "tap_vs_raw_parse": "tap_throughput",
@@ -27,6 +28,7 @@ COMMANDS = {
     "backfill_vs_bare_fetch": "backfill",
     "dbt_incremental_vs_full_refresh": "dbt_incremental",
     "tap_peak_rss_365_vs_7_days": "tap_memory",
+    "backfill_memory_16_vs_1_windows": "backfill_memory",
 }
 
 INTRO = """\

@@ -21,7 +21,14 @@ import time
 from bench.project import ROOT
 from bench.report import write_report
 
-MODULES = ("tap_throughput", "tap_memory", "extract_load", "backfill", "dbt_incremental")
+MODULES = (
+    "tap_throughput",
+    "tap_memory",
+    "extract_load",
+    "backfill",
+    "backfill_memory",
+    "dbt_incremental",
+)
 
 
 def run(module: str, quick: bool) -> dict | None:

@@ -23,6 +23,7 @@ BENCHMARKS = {
     "tap_memory": "tap_peak_rss_365_vs_7_days",
     "extract_load": "extract_load_vs_tap",
     "backfill": "backfill_vs_bare_fetch",
+    "backfill_memory": "backfill_memory_16_vs_1_windows",
     "dbt_incremental": "dbt_incremental_vs_full_refresh",
 }
 TIMEOUT_SECONDS = 900

@@ -14,7 +14,7 @@ import random
 import threading
 import time
 import typing as t
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import orjson
 import requests
@@ -113,22 +113,32 @@ class ResponseLines:
         for lines in self.batches():
             yield from lines
 
-    def batches(self) -> Iterator[list[bytes]]:
-        """The body's complete lines (without newlines), a list per read of the socket.
-
-        Each read takes what has arrived, up to _READ_BYTES, without waiting for more: a
-        day is handed on as soon as its last line is in, whatever the pace of the server.
-        """
+    def _chunks(self) -> Iterator[bytes]:
+        """The body as it arrives: each read takes what is there, up to _READ_BYTES."""
         # urllib3's read1 under requests: one call per read instead of requests' and
-        # urllib3's generators per chunk, and one split per read instead of one per chunk.
+        # urllib3's generators per chunk.
         read = self._response.raw.read1
         cancelled = self._cancelled
+        while chunk := read(_READ_BYTES, decode_content=True):
+            if cancelled.is_set():
+                raise Cancelled
+            yield chunk
+
+    def batches(
+        self, hold: Callable[[Iterator[bytes]], Iterator[bytes]] | None = None
+    ) -> Iterator[list[bytes]]:
+        """The body's complete lines (without newlines), a list per read of the socket.
+
+        Each read takes what has arrived without waiting for more: a day is handed on as
+        soon as its last line is in, whatever the pace of the server. `hold` may hold the
+        body's chunks back (a window read ahead of its turn, `turns.Turn.chunks`); a read
+        error it holds back is raised here all the same.
+        """
+        chunks = self._chunks() if hold is None else hold(self._chunks())
         pending = b""
         discarding = False
         try:
-            while chunk := read(_READ_BYTES, decode_content=True):
-                if cancelled.is_set():
-                    raise Cancelled
+            for chunk in chunks:  # one split per read instead of one per line
                 lines = chunk.split(b"\n")
                 if pending:
                     lines[0] = pending + lines[0]

@@ -15,6 +15,7 @@ import threading
 import typing as t
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tap_simtom_bnpl.client import (
     Cancelled,
@@ -23,6 +24,7 @@ from tap_simtom_bnpl.client import (
     backoff_delay,
 )
 from tap_simtom_bnpl.response import DayBatch, RecordSink, ResponseReader, utc_now
+from tap_simtom_bnpl.turns import Turn
 from tap_simtom_bnpl.windows import ONE_DAY, Window
 
 if t.TYPE_CHECKING:
@@ -47,6 +49,8 @@ class RunContext:
     # What a day's customers and transactions are collected in: a list of the records, or
     # a container from the output side that encodes them as they come (the tap chooses).
     new_records: Callable[[], RecordSink] = list
+    # Where windows read ahead of their turn keep what they receive (None: TMPDIR).
+    spool_directory: Path | None = None
 
     def volume(self, day: dt.date) -> tuple[int, str | None]:
         """Volume to request for `day` and its day type (type only with a volume profile)."""
@@ -65,9 +69,12 @@ class WindowExtractor:
         window: Window,
         skip_through: dt.date | None,
         deliver: Callable[[DayBatch], None],
+        turn: Turn | None = None,
     ) -> None:
+        """`turn`: when the window's response may be parsed (None: at once)."""
         self.ctx = ctx
         self.window = window
+        self.turn = turn
         self.skip_through = skip_through
         self.deliver = deliver
         first = window.start
@@ -154,7 +161,8 @@ class WindowExtractor:
         try:
             with self.ctx.client.stream(body, self.ctx.cancelled) as lines:
                 feed = attempt.feed
-                for batch in lines.batches():
+                hold = None if self.turn is None else self.turn.chunks
+                for batch in lines.batches(hold):
                     for line in batch:
                         if not line:  # the blank line after every record: counted, no more
                             attempt.lines += 1

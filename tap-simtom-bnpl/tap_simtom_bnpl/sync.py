@@ -2,8 +2,10 @@
 
 One simtom response feeds all four streams, so the tap does not sync stream by stream as
 the SDK would. Up to `max_parallel_requests` windows are extracted by worker threads;
-the caller receives complete days strictly in date order. A worker buffers at most its
-own window, so memory is bounded by the windows in flight, never by the range.
+the caller receives complete days strictly in date order. Only the first window in
+flight parses its response; the others keep what they receive in a file until their
+turn (`turns.Turn`), so memory is that of one window, whatever the windows in flight or
+the range.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Iterable, Iterator
 
 from tap_simtom_bnpl.extract import RunContext, WindowExtractor
 from tap_simtom_bnpl.response import DayBatch
+from tap_simtom_bnpl.turns import Turn
 from tap_simtom_bnpl.windows import Window
 
 _DONE = object()
@@ -49,8 +52,9 @@ class _WindowJob:
 
     def __init__(self, ctx: RunContext, window: Window, skip_through: dt.date | None) -> None:
         self.window = window
+        self.turn = Turn(ctx.spool_directory, ctx.cancelled)
         self._queue: queue.Queue = queue.Queue()
-        self._extractor = WindowExtractor(ctx, window, skip_through, self._queue.put)
+        self._extractor = WindowExtractor(ctx, window, skip_through, self._queue.put, self.turn)
         # Daemon: a signal must be able to end the run without waiting for a socket read.
         self._thread = threading.Thread(
             target=self._run, name=f"window-{window.start}", daemon=True
@@ -96,13 +100,17 @@ def ordered_days(
     try:
         fill()
         while jobs:
+            jobs[0].turn.grant()
             yield from jobs[0].batches()
             jobs.popleft()
             _release_free_memory()
             fill()
     finally:
-        # Stopping early (limit, error, signal): tell the workers to abandon their requests.
+        # Stopping early (limit, error, signal): tell the workers to abandon their requests,
+        # and wake those waiting for their turn so that they see it.
         ctx.cancelled.set()
+        for job in jobs:
+            job.turn.grant()
 
 
 def count_days(start: dt.date, end: dt.date, skip_through: dt.date | None) -> int:

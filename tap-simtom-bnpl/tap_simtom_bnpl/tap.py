@@ -8,6 +8,7 @@ import sys
 import typing as t
 import uuid
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import click
 from singer_sdk import Stream, Tap
@@ -157,7 +158,23 @@ class TapSimtomBnpl(Tap):
         settings = self.settings
         client = SimtomClient(settings, user_agent=f"{self.name}/{self.plugin_version}")
         new_records = EncodedRecords if encode_early else list
-        return RunContext(str(uuid.uuid4()), settings, client, self.logger, new_records=new_records)
+        return RunContext(
+            str(uuid.uuid4()),
+            settings,
+            client,
+            self.logger,
+            new_records=new_records,
+            spool_directory=self.spool_directory(),
+        )
+
+    def spool_directory(self) -> Path | None:
+        """Where windows read ahead of their turn keep what they receive: the BATCH
+        storage directory, or the system's temporary directory (TMPDIR) in RECORD mode."""
+        target = self.batch_target
+        if target is None:
+            return None
+        target.directory.mkdir(parents=True, exist_ok=True)
+        return target.directory
 
     def _days(self, ctx: RunContext, done_through: t.Any) -> Iterator[DayBatch]:
         settings = ctx.settings

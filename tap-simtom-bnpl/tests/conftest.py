@@ -1,11 +1,13 @@
-"""Shared fixtures: the local simtom-compatible server over loopback."""
+"""Shared fixtures: the local simtom-compatible server over loopback, a threaded scripted one."""
 
 from __future__ import annotations
 
 import signal
 
 import pytest
+from pytest_httpserver import HTTPServer
 from simtom_local import Faults, SimtomServer
+from werkzeug.serving import WSGIRequestHandler
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +32,20 @@ def _keep_signal_handlers():
     yield
     for sig, handler in saved.items():
         signal.signal(sig, handler)
+
+
+@pytest.fixture
+def threaded_httpserver():
+    # A stalled request must not hold up the retry behind it. werkzeug switches its shared
+    # handler class to HTTP/1.1 for threaded servers; restore it for the other tests.
+    before = vars(WSGIRequestHandler).get("protocol_version")
+    server = HTTPServer(threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+    if before is None:
+        if "protocol_version" in vars(WSGIRequestHandler):
+            delattr(WSGIRequestHandler, "protocol_version")
+    else:
+        WSGIRequestHandler.protocol_version = before

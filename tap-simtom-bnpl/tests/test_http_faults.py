@@ -18,8 +18,6 @@ import socket
 import pytest
 from fake_simtom import FakeSimtom, Step, day_count, raw, with_value, without
 from harness import bookmark_days, cli, error_lines, run_tap
-from pytest_httpserver import HTTPServer
-from werkzeug.serving import WSGIRequestHandler
 
 from tap_simtom_bnpl.client import SimtomAPIError
 from tap_simtom_bnpl.extract import RetriesExhausted
@@ -107,23 +105,6 @@ def test_429_waits_at_least_retry_after(httpserver, caplog):
     # The backoff base is 0.01 s here: only the header can make the wait reach a second.
     assert waits[0] >= 1.0
     assert "HTTP 429" in caplog.text
-
-
-@pytest.fixture
-def threaded_httpserver():
-    # A stalled request must not hold up the retry behind it. werkzeug switches its shared
-    # handler class to HTTP/1.1 for threaded servers; restore it for the other tests.
-    before = vars(WSGIRequestHandler).get("protocol_version")
-    server = HTTPServer(threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
-    if before is None:
-        if "protocol_version" in vars(WSGIRequestHandler):
-            delattr(WSGIRequestHandler, "protocol_version")
-    else:
-        WSGIRequestHandler.protocol_version = before
 
 
 def test_read_timeout_is_retried(threaded_httpserver):
