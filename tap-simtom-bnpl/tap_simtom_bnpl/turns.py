@@ -2,8 +2,8 @@
 
 Days are emitted in date order, so only the first of the windows in flight (the head)
 has days that can go out now. Parsing the others ahead would only hold their records,
-customers and keys in memory until their turn: a year's backfill with 16 windows in
-flight held about 1.4 GiB that way. Their requests still run (simtom pauses between the
+customers and keys in memory until their turn, so memory would grow with the windows in
+flight (docs/tuning.md has the measurement). Their requests still run (simtom pauses between the
 days of a response, and concurrent requests overlap those pauses), but what they receive
 goes, as it arrives, to an unnamed file in the spool directory. When a window's turn
 comes, the file is read back through the same line splitting and parsing as a live
