@@ -31,19 +31,17 @@ ENV = {
     "date_column": "BNPL_ML_DATE_COLUMN",
     "seed": "BNPL_ML_SEED",
 }
-DEFAULTS = {
-    "warehouse": "duckdb",
-    "duckdb_path": "output/bnpl.duckdb",
-    "bigquery_location": "US",
-    "manifest": "transform/target/manifest.json",
-    "model": "mart_bnpl_ml_training_set",
-    "output_dir": "output/ml",
-    "label_column": "will_default",
-    "split_column": "dataset_split",
-    "baseline_score_column": "risk_score",
-    "date_column": "transaction_date",
-    "seed": "0",
-}
+# The option `manifest` fills TrainConfig.manifest_path; every other option its namesake.
+_FIELDS = {"manifest": "manifest_path"}
+
+
+def _default(name: str) -> str | None:
+    value = TrainConfig.__dataclass_fields__[_FIELDS.get(name, name)].default
+    return None if value is None else str(value)
+
+
+# TrainConfig holds each default once; the options show them and fall back to them.
+DEFAULTS = {name: default for name in ENV if (default := _default(name)) is not None}
 
 
 def build_parser() -> argparse.ArgumentParser:
