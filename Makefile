@@ -65,9 +65,9 @@ run: install ## Run the daily job on DuckDB for START..END against the local ser
 	START=$(START) END=$(END) JOB=$(JOB) bash scripts/run_local.sh
 
 # Sixteen windows in flight: simtom pauses between the days of one request, and concurrent
-# requests overlap those pauses. bench/backfill.py measures a year's bare fetch by client
-# count (16 was fastest), bench/backfill_memory.py the tap's peak memory with 16 windows in
-# flight against 1 (the windows after the first hold their bodies on disk): see
+# requests overlap those pauses (docs/tuning.md). bench/backfill.py measures a year against a
+# server paced like simtom, bench/backfill_memory.py the tap's peak memory with 16 windows
+# in flight against 1 (the windows after the first hold their bodies on disk): see
 # docs/benchmarks.md.
 .PHONY: backfill
 backfill: install ## Backfill START..END on DuckDB (same state as the daily job), e.g. START=2024-01-01 END=2024-11-24

@@ -15,17 +15,17 @@ from bench.project import RESULTS_DIR, ROOT
 
 DOC = ROOT / "docs" / "benchmarks.md"
 ORDER = (
-    "tap_vs_raw_parse",
     "extract_load_vs_tap",
-    "backfill_vs_bare_fetch",
+    "source_paced_backfill",
     "dbt_incremental_vs_full_refresh",
     "tap_peak_rss_365_vs_7_days",
     "backfill_memory_16_vs_1_windows",
+    "tap_vs_raw_parse",
 )
 COMMANDS = {
     "tap_vs_raw_parse": "tap_throughput",
     "extract_load_vs_tap": "extract_load",
-    "backfill_vs_bare_fetch": "backfill",
+    "source_paced_backfill": "backfill",
     "dbt_incremental_vs_full_refresh": "dbt_incremental",
     "tap_peak_rss_365_vs_7_days": "tap_memory",
     "backfill_memory_16_vs_1_windows": "backfill_memory",
@@ -36,7 +36,8 @@ INTRO = """\
 
 Written by `bench/report.py` from the result files in `bench/results/`, which the benchmarks
 in `bench/` write on a full run (`make bench` runs them all, one after the other). Each
-benchmark prints its figures and, as its last line, one JSON object with its ratio and goal.
+benchmark prints its figures and, as its last line, one JSON object with its ratio and goal
+(a goal of `null`, "—" in the table, marks a ratio kept as a figure without a goal).
 A benchmark run alone (`.venv/bin/python -m bench.<module>`) rewrites its own section;
 `--quick` runs tiny sizes for a smoke test and never touches this page.
 
@@ -140,16 +141,28 @@ def profile_lines(profile: dict) -> list[str]:
     ]
 
 
+def _verdict(row: dict) -> str:
+    if row.get("goal") is None:
+        return "a figure without a goal"
+    return "goal met" if row["met"] else "goal **missed**"
+
+
+def _met(row: dict) -> str:
+    """The summary table's met column: "—" where there is no goal to meet."""
+    if row.get("goal") is None:
+        return "—"
+    return "yes" if row["met"] else "no"
+
+
 def _section(result: dict) -> list[str]:
-    verdict = "met" if result["met"] else "**missed**"
     lines = [
         f"## {result['title']}",
         "",
-        f"`{json.dumps({k: result[k] for k in ('metric', 'ratio', 'goal')})}` (goal {verdict})",
+        f"`{json.dumps({k: result[k] for k in ('metric', 'ratio', 'goal')})}` ({_verdict(result)})",
         "",
         *(
-            f"Also: `{json.dumps({k: row[k] for k in ('metric', 'ratio', 'goal')})}` (goal "
-            f"{'met' if row['met'] else '**missed**'})\n"
+            f"Also: `{json.dumps({k: row[k] for k in ('metric', 'ratio', 'goal')})}` "
+            f"({_verdict(row)})\n"
             for row in result.get("also", [])
         ),
         f"Command: `.venv/bin/python -m bench.{COMMANDS[result['metric']]}`; run "
@@ -184,8 +197,7 @@ def write_report(path: Path = DOC, results_dir: Path = RESULTS_DIR) -> Path:
             result = results[metric]
             for row in [result, *result.get("also", [])]:
                 lines.append(
-                    f"| {row['metric']} | {row['ratio']} | {row['goal']} | "
-                    f"{'yes' if row['met'] else 'no'} |"
+                    f"| {row['metric']} | {row['ratio']} | {row.get('goal') or '—'} | {_met(row)} |"
                 )
         else:
             lines.append(f"| {metric} | not run yet | | |")

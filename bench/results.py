@@ -40,7 +40,7 @@ class Result:
 
     metric: str
     ratio: float
-    goal: str
+    goal: str | None  # None: a figure kept without a goal
     title: str
     quick: bool
     figures: dict[str, Any]
@@ -50,8 +50,8 @@ class Result:
     also: list[dict[str, Any]] = field(default_factory=list)
 
     @property
-    def met(self) -> bool:
-        return goal_met(self.ratio, self.goal)
+    def met(self) -> bool | None:
+        return None if self.goal is None else goal_met(self.ratio, self.goal)
 
     def add_ratio(self, metric: str, ratio: float, goal: str) -> None:
         """Another ratio with its own goal, measured in the same run."""
@@ -148,6 +148,7 @@ def main(
         print("\n".join(f"  {line}" for line in profile_lines(result.profile) if line))
     for row in result.also:
         print(f"  also: {row['metric']} {row['ratio']} (goal {row['goal']}, met: {row['met']})")
-    print(f"  goal {'met' if result.met else 'MISSED'}; saved {path.relative_to(ROOT)}")
+    verdict = "no goal" if result.met is None else "goal met" if result.met else "goal MISSED"
+    print(f"  {verdict}; {seconds:.0f} s in all; saved {path.relative_to(ROOT)}")
     print(json.dumps(result.summary_line()), flush=True)
     return 0

@@ -21,9 +21,12 @@ _SENT = re.compile(r'"POST /stream/bnpl[^"]*" 200 \S+ \S+ records=(\d+) complete
 class SimtomProcess:
     """`simtom-local` in its own process on a free loopback port."""
 
-    def __init__(self, workdir: Path, pace_seconds: float = 0.0) -> None:
+    def __init__(
+        self, workdir: Path, pace_seconds: float = 0.0, records_per_second: float | None = None
+    ) -> None:
         self.workdir = workdir
         self.pace_seconds = pace_seconds
+        self.records_per_second = records_per_second
         self.process: subprocess.Popen | None = None
         self.url = ""
 
@@ -44,6 +47,11 @@ class SimtomProcess:
                 str(port_file),
                 "--pace",
                 str(self.pace_seconds),
+                *(
+                    ["--records-per-second", str(self.records_per_second)]
+                    if self.records_per_second
+                    else []
+                ),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

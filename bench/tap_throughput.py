@@ -1,13 +1,15 @@
-"""Benchmark 1: the tap's records/s into /dev/null against the raw parse limit.
+"""Figures: the tap's records/s into /dev/null against the raw parse limit (no goal).
 
 The tap reads an unpaced local stream (dev's 7-day windows, with two requests in flight as
 prod runs them: see PARALLEL_REQUESTS) with stdout to /dev/null. The raw limit is measured
 in the same run on the same bytes: every request body the tap sent is replayed alone
 (seeded, so byte-identical), the responses are kept in memory, and each record is parsed
 and re-serialised as a JSON line with orjson. The ratio is tap records/s over raw
-records/s; goal >= 0.33. The tap runs in RECORD mode (the setting the issue measures); a
-second run in BATCH mode (one JSON-lines file per stream and day, the dev pipeline's
-setting) is reported beside it for comparison.
+records/s, kept as a figure without a goal: the tap is many times faster than the real
+simtom server (about 5k records/s), so the pace that matters is the source's
+(bench/backfill.py measures the backfill against a server paced like it). The tap runs in
+RECORD mode; a second run in BATCH mode (one JSON-lines file per stream and day, the dev
+pipeline's setting) is reported beside it for comparison.
 
     .venv/bin/python -m bench.tap_throughput [--quick]
 """
@@ -23,13 +25,11 @@ from pathlib import Path
 
 from bench import capture
 from bench.processes import run_tap, run_timed, tap_transactions
-from bench.profile import profile_command
 from bench.project import TAP, BenchError, days, tap_config
 from bench.results import Result, main, workdir
 from bench.server import SimtomProcess
 
 METRIC = "tap_vs_raw_parse"
-GOAL = ">= 0.33"
 FIRST_DAY = date(2024, 3, 4)  # a Monday: whole aligned 7-day windows
 FULL_DAYS, QUICK_DAYS = 56, 3
 QUICK_VOLUME = 200
@@ -137,17 +137,8 @@ def measure(args: argparse.Namespace) -> Result:
             "the ratio is RECORD mode; batch_mode_* is a second run of the same range writing "
             "one JSON-lines file per stream and day (compression none), for comparison",
         ]
-        result = Result(
-            METRIC, ratio, GOAL, "Tap throughput vs raw parse", args.quick, figures, notes
-        )
-        if not result.met and not args.no_profile:
-            config_path = work / "tap.config.json"
-            result.profile = profile_command(
-                [str(TAP), "--config", str(config_path)],
-                work / "tap.pyspy.txt",
-                work / "tap-profile.log",
-            )
-    return result
+        title = "Tap throughput vs raw parse (figures, no goal)"
+    return Result(METRIC, ratio, None, title, args.quick, figures, notes)
 
 
 if __name__ == "__main__":

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import signal
 import sys
 import threading
 from pathlib import Path
+from typing import NoReturn
 
 from .faults import Faults
 from .server import SimtomServer
@@ -23,6 +25,16 @@ def _non_negative(kind):
         return value
 
     return parse
+
+
+def _positive_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"expected records per second > 0, got {text!r}")
+    return value
 
 
 def _indexes(text: str) -> list[int]:
@@ -59,8 +71,14 @@ def _names(text: str) -> list[str]:
     return names
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line naming the flag; the full usage is a --help away.
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="simtom-local",
         description="A simtom-compatible BNPL API server (POST /stream/bnpl) for tests and "
         "offline runs. Fault switches can also be changed at run time with POST /_faults.",
@@ -76,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="SECONDS",
         help="pause after each streamed day except the last (simtom: about 1)",
+    )
+    parser.add_argument(
+        "--records-per-second",
+        type=_positive_rate,
+        metavar="N",
+        help="generate at most about N records/s across the whole server, one request's "
+        "day at a time, as simtom's one core does (simtom: about 5000); default: no limit",
     )
     faults = parser.add_argument_group("fault switches")
     faults.add_argument(
@@ -198,7 +223,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     faults = faults_from_args(args)
     try:
-        server = SimtomServer(args.host, args.port, pace_seconds=args.pace, faults=faults)
+        server = SimtomServer(
+            args.host,
+            args.port,
+            pace_seconds=args.pace,
+            faults=faults,
+            records_per_second=args.records_per_second,
+        )
     except OSError as exc:
         print(f"simtom-local: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2
@@ -210,8 +241,12 @@ def main(argv: list[str] | None = None) -> int:
         partial = args.port_file.with_name(args.port_file.name + ".tmp")
         partial.write_text(f"{server.port}\n")
         os.replace(partial, args.port_file)
+    rate = args.records_per_second
     logging.getLogger("simtom_local").info(
-        "listening on %s (pace %.2fs)", server.url, server.pace_seconds
+        "listening on %s (pace %.2fs, %s)",
+        server.url,
+        server.pace_seconds,
+        f"{rate:g} records/s" if rate else "no rate limit",
     )
     while not stop.wait(0.5):
         pass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import socket
 import threading
 from typing import Any
@@ -20,6 +21,10 @@ from .handler import HTTPServer
 class SimtomServer:
     """A simtom-compatible server on a background thread.
 
+    `pace_seconds` is the pause between the days of one response; `records_per_second`
+    (None: as fast as it goes) the generation rate of the whole server, shared by all
+    requests as simtom's one core is (engine.py).
+
     >>> with SimtomServer() as server:  # doctest: +SKIP
     ...     requests.post(f"{server.url}/stream/bnpl", json={...}, stream=True)
     """
@@ -30,17 +35,24 @@ class SimtomServer:
         port: int = 0,
         pace_seconds: float = 0.0,
         faults: Faults | None = None,
+        records_per_second: float | None = None,
     ) -> None:
         if pace_seconds < 0:
             raise ValueError(f"pace_seconds: expected seconds >= 0, got {pace_seconds}")
+        if records_per_second is not None and not 0 < records_per_second < math.inf:
+            raise ValueError(
+                f"records_per_second: expected a number > 0 (or None for no limit), "
+                f"got {records_per_second}"
+            )
         self.host = host
         self.pace_seconds = float(pace_seconds)
+        self.records_per_second = records_per_second
         self._fault_state = FaultState(faults)
-        self.engine = Engine()
+        self.stopping = threading.Event()
+        self.engine = Engine(records_per_second, self.stopping)
         self._requests: list[Any] = []
         self._requests_lock = threading.Lock()
         self._connections: set[socket.socket] = set()
-        self.stopping = threading.Event()
         self._httpd = HTTPServer((host, port), self)
         self.port: int = self._httpd.server_address[1]
         self._thread: threading.Thread | None = None
@@ -79,6 +91,12 @@ class SimtomServer:
         """(request number, day or "live", records) of each batch, in generation order."""
         with self.engine.lock:
             return list(self.engine.batch_log)
+
+    @property
+    def generation_spans(self) -> list[tuple[int, int, float, float]]:
+        """(request number, records, monotonic start, end) of each batch's generation."""
+        with self.engine.lock:
+            return list(self.engine.generation_spans)
 
     def record_request(self, raw: bytes) -> None:
         """Keep a stream request's body for ``GET /_requests``."""

@@ -382,6 +382,63 @@ def test_concurrent_requests_interleave_by_day_and_both_complete():
     assert [r["amount"] for r in results[1]] != [r["amount"] for r in alone]
 
 
+def concurrent_fetch(srv: SimtomServer, bodies: list[dict]) -> list[list[dict]]:
+    """Post every body at once, one client thread each; the records of each response."""
+    results: dict[int, list[dict]] = {}
+
+    def fetch(slot: int) -> None:
+        results[slot] = records_of(post(srv, bodies[slot]))
+
+    threads = [threading.Thread(target=fetch, args=(slot,)) for slot in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return [results[slot] for slot in range(len(bodies))]
+
+
+def test_the_records_per_second_rate_is_shared_by_concurrent_requests():
+    rate = 4000.0
+    with SimtomServer(pace_seconds=0.05, records_per_second=rate) as srv:
+        bodies = [
+            {**WEEK, "end_date": "2024-11-27", "base_daily_volume": 200, "seed": seed}
+            for seed in (1, 2)
+        ]
+        responses = concurrent_fetch(srv, bodies)
+        spans = srv.generation_spans
+    assert [len(by_day(records)) for records in responses] == [3, 3]
+    assert len(spans) == 6 and {request for request, *_ in spans} == {0, 1}
+    # Both requests were in flight together: their days interleave...
+    order = [request for request, *_ in sorted(spans, key=lambda span: span[2])]
+    assert order.index(1) < len(order) - order[::-1].index(0) - 1
+    # ...yet one batch was generated at a time, each taking its records' share of the
+    # rate: the two requests got the rate between them, not each.
+    for (_, _, _, ended), (_, _, began, _) in itertools.pairwise(sorted(spans, key=lambda s: s[2])):
+        assert began >= ended
+    for _request, records, began, ended in spans:
+        assert ended - began >= records / rate
+
+
+@pytest.mark.parametrize("value", [0, -1, float("inf"), float("nan")])
+def test_a_bad_records_per_second_names_the_setting(value):
+    with pytest.raises(ValueError, match=r"^records_per_second: expected a number > 0"):
+        SimtomServer(records_per_second=value)
+
+
+@pytest.mark.parametrize("text", ["0", "-5", "inf", "fast"])
+def test_a_bad_records_per_second_flag_gets_one_line_naming_it(text):
+    completed = subprocess.run(
+        [sys.executable, "-m", "simtom_local.cli", "--records-per-second", text],
+        capture_output=True, text=True, timeout=30, check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )  # fmt: skip
+    assert completed.returncode == 2
+    assert completed.stderr.splitlines() == [
+        f"simtom-local: error: argument --records-per-second: expected records per second "
+        f"> 0, got {text!r} (see --help)"
+    ]
+
+
 def test_a_client_hanging_up_stops_the_work():
     with SimtomServer(pace_seconds=0.3) as srv:
         body = {**WEEK, "start_date": "2024-01-01", "end_date": "2024-01-31"}
@@ -521,7 +578,8 @@ def test_cli_serves_faults_writes_the_port_and_stops_on_sigterm(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     process = subprocess.Popen(
         [sys.executable, "-m", "simtom_local.cli", "--port", "0",
-         "--port-file", str(port_file), "--fail-first", "1", "--retry-after", "2"],
+         "--port-file", str(port_file), "--fail-first", "1", "--retry-after", "2",
+         "--records-per-second", "100000"],
         stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:
@@ -538,3 +596,4 @@ def test_cli_serves_faults_writes_the_port_and_stops_on_sigterm(tmp_path):
     assert process.returncode == 0
     assert stderr.count('"POST /stream/bnpl"') == 2
     assert "2024-11-25..2024-12-01 records=" in stderr
+    assert "100000 records/s" in stderr
