@@ -164,6 +164,14 @@ def measure(args: argparse.Namespace) -> Result:
             3,
         ),
     }
+    # CPU time is what other work on the machine skews least: whether a stage's work per
+    # record grows, whatever the wall clock did.
+    low_cpu, high_cpu = low.figures()["cpu_seconds"], high.figures()["cpu_seconds"]
+    figures["cpu_seconds_per_transaction_ratio_by_process"] = {
+        name: round(per_record(high, high_cpu[name]) / per_record(low, low_cpu[name]), 3)
+        for name in low_cpu
+        if low_cpu[name] > 0
+    }
     figures["peak_rss_ratio_by_process"] = {
         name: round(ratio, 3) for name, ratio in memory_ratios.items()
     }
