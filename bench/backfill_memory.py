@@ -64,9 +64,20 @@ def loader_config(duckdb_path: Path) -> dict[str, Any]:
 
 
 def backfill(
-    work: Path, name: str, api_url: str, start: date, end: date, parallel: int, volume: int
+    work: Path,
+    name: str,
+    api_url: str,
+    start: date,
+    end: date,
+    parallel: int,
+    volume: int,
+    *,
+    keep: bool = False,
 ) -> tuple[Finished, Finished, int]:
-    """One year into the loader: (tap, loader, transactions emitted), checked."""
+    """start..end into the loader: (tap, loader, transactions emitted), checked.
+
+    The DuckDB file, `<work>/<name>/year.duckdb`, is deleted unless `keep`.
+    """
     batches = work / name / "batches"
     duckdb_path = work / name / "year.duckdb"
     tap = {
@@ -102,7 +113,8 @@ def backfill(
     left = [path.name for path in batches.iterdir() if ".jsonl" in path.name]
     if left:
         raise BenchError(f"{name}: batch files left after the load: {left[:3]}")
-    duckdb_path.unlink()
+    if not keep:
+        duckdb_path.unlink()
     return tap_run, loader_run, emitted
 
 

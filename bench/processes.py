@@ -22,6 +22,18 @@ _KNOWN = ("tap-simtom-bnpl", "target-duckdb-append", "dbt", "meltano", "bnpl-qua
 _NAME_LENGTH = 15
 
 
+def vm_hwm(pid: int) -> int | None:
+    """The kernel's peak RSS of a process so far (VmHWM, bytes); None once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
 class TreeSampler:
     """Samples CPU time and RSS of every process under a root pid, by command name.
 
@@ -37,6 +49,9 @@ class TreeSampler:
         self._started = time.perf_counter()
         self.cpu: dict[int, tuple[str, float]] = {}
         self.peak_rss: dict[str, int] = {}
+        # The largest VmHWM of one process of each kind: exact, where peak_rss is sampled
+        # and sums the processes of a kind (dbt_invoker and the dbt it starts are both "dbt").
+        self.high_water_mark: dict[str, int] = {}
         self.timeline: list[tuple[float, dict[str, int]]] = []
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -69,6 +84,9 @@ class TreeSampler:
                 continue
             self.cpu[process.pid] = (label, times.user + times.system)
             rss_now[label] = rss_now.get(label, 0) + rss
+            mark = vm_hwm(process.pid)
+            if mark is not None:
+                self.high_water_mark[label] = max(self.high_water_mark.get(label, 0), mark)
         for label, rss in rss_now.items():
             self.peak_rss[label] = max(self.peak_rss.get(label, 0), rss)
         self.timeline.append((time.perf_counter() - self._started, rss_now))
@@ -95,6 +113,12 @@ class TreeSampler:
     def peak_rss_mib(self) -> dict[str, float]:
         """Largest sampled RSS per process kind (MiB)."""
         return {label: round(rss / 2**20, 1) for label, rss in sorted(self.peak_rss.items())}
+
+    def high_water_mark_mib(self) -> dict[str, float]:
+        """Peak RSS of the largest process of each kind (VmHWM, MiB)."""
+        return {
+            label: round(mark / 2**20, 1) for label, mark in sorted(self.high_water_mark.items())
+        }
 
     def rss_mib_at(self, label: str, fractions: Sequence[float]) -> list[float]:
         """RSS of `label` at fractions of the run, to tell a plateau from a steady climb."""

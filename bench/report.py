@@ -20,6 +20,7 @@ ORDER = (
     "dbt_incremental_vs_full_refresh",
     "tap_peak_rss_365_vs_7_days",
     "backfill_memory_16_vs_1_windows",
+    "volume_scaling_time",
     "tap_vs_raw_parse",
 )
 COMMANDS = {
@@ -29,6 +30,7 @@ COMMANDS = {
     "dbt_incremental_vs_full_refresh": "dbt_incremental",
     "tap_peak_rss_365_vs_7_days": "tap_memory",
     "backfill_memory_16_vs_1_windows": "backfill_memory",
+    "volume_scaling_time": "volume_scaling",
 }
 
 INTRO = """\

@@ -28,6 +28,7 @@ MODULES = (
     "backfill",
     "backfill_memory",
     "dbt_incremental",
+    "volume_scaling",
 )
 
 

@@ -25,6 +25,7 @@ BENCHMARKS = {
     "backfill": "source_paced_backfill",
     "backfill_memory": "backfill_memory_16_vs_1_windows",
     "dbt_incremental": "dbt_incremental_vs_full_refresh",
+    "volume_scaling": "volume_scaling_time",
 }
 TIMEOUT_SECONDS = 900
 

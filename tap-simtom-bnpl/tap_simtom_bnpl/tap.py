@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import sys
 import typing as t
@@ -157,19 +158,21 @@ class TapSimtomBnpl(Tap):
         """`encode_early`: the records go out as they are, so encode them as they come."""
         settings = self.settings
         client = SimtomClient(settings, user_agent=f"{self.name}/{self.plugin_version}")
-        new_records = EncodedRecords if encode_early else list
+        spool = self.spool_directory()
+        new_records = functools.partial(EncodedRecords, spool) if encode_early else list
         return RunContext(
             str(uuid.uuid4()),
             settings,
             client,
             self.logger,
             new_records=new_records,
-            spool_directory=self.spool_directory(),
+            spool_directory=spool,
         )
 
     def spool_directory(self) -> Path | None:
-        """Where windows read ahead of their turn keep what they receive: the BATCH
-        storage directory, or the system's temporary directory (TMPDIR) in RECORD mode."""
+        """Where windows read ahead of their turn keep what they receive, and complete days
+        their encoded records until written: the BATCH storage directory, or the system's
+        temporary directory (TMPDIR) in RECORD mode."""
         target = self.batch_target
         if target is None:
             return None

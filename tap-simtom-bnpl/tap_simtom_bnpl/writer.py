@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import tempfile
 import typing as t
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
 import msgspec
 import orjson
@@ -42,21 +44,25 @@ def dumps(value: t.Any) -> bytes:
 
 
 class EncodedRecords:
-    """A day's records of a stream, encoded as they arrive into a few large buffers.
+    """A day's records of a stream, encoded as they arrive, kept in an unnamed file.
 
     The container the day driver fills when the records go out as they are (no stream
     map, no deselected field): a record encoded right after it is parsed is still in the
     CPU cache, and its struct is freed at once; holding a day of structs for the main
     thread to encode costs about a quarter more per record. Lines are appended to one
-    growing buffer, sealed every PACK_BYTES: a day held as thousands of small bytes
-    objects would cost far more than the JSON.
+    growing buffer, sealed every PACK_BYTES and written to an unnamed file (opened at the
+    first seal, in `directory`, else TMPDIR): a day is held until it is complete, and its
+    size grows with base_daily_volume, so in memory the tap's size would too. The file has
+    no name, so its space is freed when the object is (or the process ends, however).
     """
 
     PACK_BYTES = 1 << 18
 
-    def __init__(self) -> None:
-        self.chunks: list[bytearray] = []  # JSON lines, each line ending with a newline
-        self._buffer = bytearray()
+    def __init__(self, directory: Path | None = None) -> None:
+        self._directory = directory
+        self._file: t.IO[bytes] | None = None
+        self._sealed: list[int] = []  # sizes of the buffers in the file, in order
+        self._buffer = bytearray()  # JSON lines, each line ending with a newline
         self._count = 0
 
     def append(self, record: msgspec.Struct) -> None:
@@ -66,15 +72,24 @@ class EncodedRecords:
         buffer += b"\n"
         self._count += 1
         if len(buffer) >= self.PACK_BYTES:
-            self.chunks.append(buffer)  # handed on as it is: no copy
-            self._buffer = bytearray()
+            if self._file is None:
+                # Lives as long as the records: closed (and its space freed) with them.
+                self._file = tempfile.TemporaryFile(  # noqa: SIM115
+                    dir=self._directory, prefix="tap-simtom-bnpl-"
+                )
+            self._file.write(buffer)
+            self._sealed.append(len(buffer))
+            buffer.clear()
 
     def __len__(self) -> int:
         return self._count
 
-    def __iter__(self) -> Iterator[bytearray]:
-        """The buffers of JSON lines, the pending one included."""
-        yield from self.chunks
+    def __iter__(self) -> Iterator[bytes | bytearray]:
+        """The buffers of JSON lines (whole lines each), the pending one included."""
+        if self._file is not None:
+            self._file.seek(0)
+            for size in self._sealed:
+                yield self._file.read(size)
         if self._buffer:
             yield self._buffer
 

@@ -9,6 +9,7 @@ schemas, with the tap's fields right, whether a day's records were collected as 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 
@@ -122,6 +123,19 @@ def test_records_are_the_same_in_record_and_batch_mode(skip_through):
     # With the first day skipped, c1's profile still dates from its first transaction.
     assert first_c1["first_seen_at"] == "2024-11-25T10:00:00+00:00"
     assert first_c1["first_seen_date"] == "2024-11-25"
+
+
+def test_records_kept_in_a_file_come_back_whole_in_both_modes(monkeypatch, tmp_path):
+    # A buffer sealed after (nearly) every record: the day's lines go through the file.
+    monkeypatch.setattr(EncodedRecords, "PACK_BYTES", 64)
+    in_memory = _output(None, list)
+    assert _output(None, functools.partial(EncodedRecords, tmp_path)) == in_memory
+    records = EncodedRecords(tmp_path)
+    for batch in _days(None, list):
+        for record in batch.transactions:
+            records.append(record)
+    assert records._file is not None and len(records._sealed) > 1
+    assert list(tmp_path.iterdir()) == []  # unnamed: nothing to clean up
 
 
 def test_records_have_the_fields_of_their_stream_schema():
