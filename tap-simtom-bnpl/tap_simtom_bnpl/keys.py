@@ -27,6 +27,10 @@ PROFILE_ATTRIBUTES = (
     "customer_address_stability",
     "customer_state",
 )
+# Customers the key cache of one response remembers. It saves two hashes per record, and a
+# customer's records cluster in time; unbounded, it grew with window_days x base_daily_volume
+# (docs/tuning.md).
+KEY_CACHE_SIZE = 4096
 
 
 def canonical_body(body: dict) -> bytes:
@@ -75,12 +79,15 @@ class ResponseKeys:
 
         Both are pure functions of (id, attributes) within a response, and a customer
         repeats many times in one: one lookup by id and a comparison of the attributes. Only
-        the latest profile of an id is kept; simtom re-draws a customer rarely.
+        the latest profile of an id is kept; simtom re-draws a customer rarely. The cache
+        starts over when it holds KEY_CACHE_SIZE ids, so its size does not grow with volume.
         """
         latest = self._latest.get(customer_id)
         if latest is not None and latest[0] == attributes:
             return latest[1], latest[2]
         customer_key = self.customer_key(customer_id)
         profile_key = self.profile_key(customer_key, attributes)
+        if len(self._latest) >= KEY_CACHE_SIZE:
+            self._latest.clear()
         self._latest[customer_id] = (attributes, customer_key, profile_key)
         return customer_key, profile_key

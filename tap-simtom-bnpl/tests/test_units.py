@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from tap_simtom_bnpl.client import backoff_delay, parse_retry_after, server_message
-from tap_simtom_bnpl.keys import ResponseKeys, canonical_body, transaction_key
+from tap_simtom_bnpl.keys import KEY_CACHE_SIZE, ResponseKeys, canonical_body, transaction_key
 from tap_simtom_bnpl.parsing import LineParser, Parsed, Rejected
 from tap_simtom_bnpl.settings import SettingsError, parse_settings
 from tap_simtom_bnpl.state import DayBookmarks
@@ -77,6 +77,22 @@ def test_customer_keys_depend_on_the_body_and_the_id():
     profile = keys.profile_key(key, ("25-34", "50k-75k", "good", "verified", "stable", "CA"))
     changed = keys.profile_key(key, ("25-34", "50k-75k", "good", "verified", "stable", "TX"))
     assert len(profile) == 16 and profile != changed
+
+
+def test_key_cache_stays_bounded_and_never_changes_a_key():
+    keys = ResponseKeys({"start_date": "2024-11-25", "end_date": "2024-12-01", "seed": 1})
+    attributes = ("25-34", "50k-75k", "good", "verified", "stable", "CA")
+    ids = [f"cust_{n:06d}" for n in range(KEY_CACHE_SIZE * 3)]
+    first = [keys.keys_of(customer_id, attributes) for customer_id in ids]
+    assert len(keys._latest) <= KEY_CACHE_SIZE
+    again = [keys.keys_of(customer_id, attributes) for customer_id in ids]
+    expected = []
+    for customer_id in ids:
+        customer_key = keys.customer_key(customer_id)
+        expected.append((customer_key, keys.profile_key(customer_key, attributes)))
+    assert first == again == expected
+    redrawn = (*attributes[:-1], "TX")
+    assert keys.keys_of(ids[0], redrawn)[1] != first[0][1]
 
 
 def seed_design_profile(**volume_profile) -> VolumeProfile:
