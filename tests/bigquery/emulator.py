@@ -155,7 +155,10 @@ def install_hook(venv: Path) -> Path:
     pth = Path(site) / HOOK_PTH
     content = f"{HOOK_DIR}\nimport bq_emulator_hook\n"
     if not pth.is_file() or pth.read_text() != content:
-        pth.write_text(content)
+        # Replaced whole: an xdist worker may start a plugin while another writes the file.
+        temporary = pth.with_name(f"{HOOK_PTH}.{os.getpid()}.tmp")
+        temporary.write_text(content)
+        temporary.replace(pth)
     return pth
 
 

@@ -5,7 +5,6 @@ docs/reliability.md by tests/reliability/report.py).
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import secrets
@@ -21,6 +20,7 @@ import pytest
 from conftest import ROOT
 
 from .harness import END, START, VOLUME, CleanReference, clean_run, stop_all
+from .results_file import write_results
 
 RESULTS_PATH = Path(
     os.environ.get("BNPL_RELIABILITY_RESULTS", ROOT / "output" / "reliability" / "results.json")
@@ -107,5 +107,4 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         "tests": {nodeid: outcome for nodeid, outcome in sorted(_outcomes.items())},
         "rows": _rows,
     }
-    RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_PATH.write_text(json.dumps(document, indent=2, default=str) + "\n")
+    write_results(RESULTS_PATH, document)
