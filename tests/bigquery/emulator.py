@@ -246,6 +246,26 @@ def start(data_dir: Path, log_path: Path, timeout: float = 60.0) -> Emulator:
     raise EmulatorError(f"emulator did not answer within {timeout:.0f} s: {log_path}")
 
 
+def copy_data(source: Path, destination: Path) -> None:
+    """Copy a stopped emulator's data folder to DESTINATION, for another emulator to start on.
+
+    Each project's DuckLake catalog keeps its data folder as an absolute path (file paths
+    are relative to it): the copy's catalogs are pointed at the copy's folders.
+    """
+    import duckdb  # the project venv's; the catalogs are DuckDB files of the same version
+
+    shutil.copytree(source, destination)
+    for catalog in destination.glob("*.ducklake"):
+        con = duckdb.connect(str(catalog))
+        try:
+            con.execute(
+                "UPDATE ducklake_metadata SET value = ? WHERE key = 'data_path'",
+                [f"{destination / catalog.stem}/"],
+            )
+        finally:
+            con.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["install", "serve"])
