@@ -155,7 +155,10 @@ def install_hook(venv: Path) -> Path:
     pth = Path(site) / HOOK_PTH
     content = f"{HOOK_DIR}\nimport bq_emulator_hook\n"
     if not pth.is_file() or pth.read_text() != content:
-        pth.write_text(content)
+        # Replaced whole: an xdist worker may start a plugin while another writes the file.
+        temporary = pth.with_name(f"{HOOK_PTH}.{os.getpid()}.tmp")
+        temporary.write_text(content)
+        temporary.replace(pth)
     return pth
 
 
@@ -241,6 +244,26 @@ def start(data_dir: Path, log_path: Path, timeout: float = 60.0) -> Emulator:
             time.sleep(0.1)
     emulator.stop()
     raise EmulatorError(f"emulator did not answer within {timeout:.0f} s: {log_path}")
+
+
+def copy_data(source: Path, destination: Path) -> None:
+    """Copy a stopped emulator's data folder to DESTINATION, for another emulator to start on.
+
+    Each project's DuckLake catalog keeps its data folder as an absolute path (file paths
+    are relative to it): the copy's catalogs are pointed at the copy's folders.
+    """
+    import duckdb  # the project venv's; the catalogs are DuckDB files of the same version
+
+    shutil.copytree(source, destination)
+    for catalog in destination.glob("*.ducklake"):
+        con = duckdb.connect(str(catalog))
+        try:
+            con.execute(
+                "UPDATE ducklake_metadata SET value = ? WHERE key = 'data_path'",
+                [f"{destination / catalog.stem}/"],
+            )
+        finally:
+            con.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,6 @@ emulated; the hook in emulator_hook/ points the Google client at it):
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from reliability.results_file import write_results
 from simtom_local import SimtomServer
 
 from conftest import ROOT
@@ -138,9 +138,8 @@ def results() -> Iterator[list[dict[str, Any]]]:
     rows: list[dict[str, Any]] = []
     yield rows
     if rows:
-        RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
         document = {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"), "rows": rows}
-        RESULTS_PATH.write_text(json.dumps(document, indent=2) + "\n")
+        write_results(RESULTS_PATH, document)
 
 
 @pytest.mark.job

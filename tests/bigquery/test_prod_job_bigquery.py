@@ -6,24 +6,77 @@ server, target-bigquery with prod's load method and settings, dbt-bigquery build
 the marts. Only
 the BigQuery service is emulated (PyPI local-bigquery on DuckDB); the hook in emulator_hook/
 points the plugins' Google clients at it.
+
+Every test continues from the same first run of the job (FIRST_START..FIRST_END), made
+once per module on an emulator of its own, which then stops: each test gets a copy of that
+emulator's data folder under an emulator of its own, and a copy of the run's Meltano
+system database, dbt target folder and quality reports, so what one test does to its
+warehouse the others never see.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from simtom_local import SimtomServer
 
 from conftest import MART_MODELS, days_between, sent_per_day
 
-from .conftest import BigQueryProject
+from . import emulator
+from .conftest import BigQueryProject, bigquery_project, new_gcp_project
 
 pytestmark = [pytest.mark.bigquery, pytest.mark.job, pytest.mark.slow]
 
 STATE_ID = "prod:tap-simtom-bnpl-to-target-bigquery"
 FIRST_START, FIRST_END, SECOND_END = "2024-11-20", "2024-11-25", "2024-11-27"
 LOOKBACK_DAYS = 3  # transform/dbt_project.yml: bnpl_lookback_days
+
+
+@dataclass(frozen=True)
+class FirstRun:
+    """The daily-bigquery job run once over FIRST_START..FIRST_END, its emulator stopped."""
+
+    workdir: Path  # the project's files: Meltano system database, dbt target, reports
+    data_dir: Path  # the emulator's data folder
+    gcp_project: str
+    sent: dict[str, int]  # records the server streamed per day
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory: pytest.TempPathFactory, bq_installed: None) -> FirstRun:
+    root = tmp_path_factory.mktemp("first-run")
+    running = emulator.start(root / "emulator-data", root / "emulator.log")
+    try:
+        with SimtomServer(host="127.0.0.1", port=0, pace_seconds=0.0) as server:
+            project = bigquery_project(root / "project", server.url, running, new_gcp_project())
+            run = project.run_job("daily-bigquery", FIRST_START, FIRST_END)
+            assert run.returncode == 0, run.tail()
+            sent = sent_per_day(server)
+    finally:
+        running.stop()
+    return FirstRun(project.workdir, running.data_dir, project.gcp_project, sent)
+
+
+@pytest.fixture
+def continued(
+    first_run: FirstRun, tmp_path: Path, simtom_server: SimtomServer
+) -> Iterator[BigQueryProject]:
+    """A copy of the first run's project and warehouse, on an emulator of its own."""
+    workdir = tmp_path / "project"
+    shutil.copytree(
+        first_run.workdir, workdir, ignore=shutil.ignore_patterns("meltano-*.log", "meltano-sys")
+    )
+    emulator.copy_data(first_run.data_dir, tmp_path / "emulator-data")
+    running = emulator.start(tmp_path / "emulator-data", tmp_path / "emulator.log")
+    try:
+        yield bigquery_project(workdir, simtom_server.url, running, first_run.gcp_project)
+    finally:
+        running.stop()
 
 
 def raw_per_day(project: BigQueryProject) -> dict[str, int]:
@@ -65,14 +118,13 @@ def prod_state(project: BigQueryProject) -> dict:
 
 
 def test_daily_bigquery_job_then_incremental_run(
-    bq_project: BigQueryProject, simtom_server: SimtomServer
+    continued: BigQueryProject, first_run: FirstRun, simtom_server: SimtomServer
 ) -> None:
-    # First run: the daily job over a first window (no state yet: start_date applies).
-    run = bq_project.run_job("daily-bigquery", FIRST_START, FIRST_END)
-    assert run.returncode == 0, run.tail()
-
+    # First run (first_run): the daily job over a first window (no state yet: start_date
+    # applies).
+    bq_project = continued
     first_days = days_between(FIRST_START, FIRST_END)
-    sent = sent_per_day(simtom_server)
+    sent = first_run.sent
     raw = raw_per_day(bq_project)
     assert list(raw) == first_days
     assert raw == sent
@@ -137,7 +189,8 @@ def test_daily_bigquery_job_then_incremental_run(
     all_days = days_between(FIRST_START, SECOND_END)
     raw = raw_per_day(bq_project)
     assert list(raw) == all_days
-    assert raw == sent_per_day(simtom_server)
+    # Requests cover whole windows: the second run's server sent some first days again.
+    assert raw == {**first_run.sent, **sent_per_day(simtom_server)}
     assert emitted_per_day(bq_project) == raw
     assert reconciled_per_day(bq_project) == {day: True for day in all_days}
 
@@ -182,22 +235,21 @@ def marts_snapshot(project: BigQueryProject) -> dict[str, list[str]]:
 
 
 def test_a_failing_gate_leaves_the_bigquery_marts_as_they_were(
-    bq_project: BigQueryProject,
+    continued: BigQueryProject,
 ) -> None:
-    run = bq_project.run_job("daily-bigquery", "2024-11-25", "2024-11-26")
-    assert run.returncode == 0, run.tail()
+    bq_project = continued  # after a good run over FIRST_START..FIRST_END
     before = marts_snapshot(bq_project)
     assert sorted(before) == MART_MODELS, sorted(before)
     assert all(before.values()), {k: len(v) for k, v in before.items()}
 
     # The tap's stream maps drop a day, as in tests/test_job_gate.py: only the gate notices.
-    skipped = "2024-11-27"
+    skipped = "2024-11-26"
     skip_a_day = {
         "transactions": {"__filter__": f"transaction_date != '{skipped}'"},
         "extraction_log": {"__filter__": f"extraction_date != '{skipped}'"},
     }
     bad = bq_project.run_job(
-        "daily-bigquery", None, "2024-11-28", TAP_SIMTOM_BNPL_STREAM_MAPS=json.dumps(skip_a_day)
+        "daily-bigquery", None, "2024-11-27", TAP_SIMTOM_BNPL_STREAM_MAPS=json.dumps(skip_a_day)
     )
     assert bad.returncode != 0, bad.tail()
     gate_runs = bq_project.bq.query("select success from bnpl_quality.gate_runs")
@@ -208,19 +260,18 @@ def test_a_failing_gate_leaves_the_bigquery_marts_as_they_were(
         "select transaction_date as day, count(*) as n "
         "from bnpl_staging.stg_simtom__transactions group by 1 order by 1"
     )
-    assert list(staged) == ["2024-11-25", "2024-11-26", "2024-11-28"]
+    assert list(staged) == [*days_between(FIRST_START, FIRST_END), "2024-11-27"]
     after = marts_snapshot(bq_project)
     assert sorted(after) == sorted(before)
     for table, rows in before.items():
         assert after[table] == rows, f"bnpl_marts.{table} changed although the gate failed"
-    assert list(mart_per_day(bq_project)) == ["2024-11-25", "2024-11-26"]
+    assert list(mart_per_day(bq_project)) == days_between(FIRST_START, FIRST_END)
 
 
 def test_a_load_target_bigquery_reported_as_done_fails_the_gate_and_leaves_the_marts(
-    bq_project: BigQueryProject,
+    continued: BigQueryProject,
 ) -> None:
-    run = bq_project.run_job("daily-bigquery", "2024-11-25", "2024-11-26")
-    assert run.returncode == 0, run.tail()
+    bq_project = continued  # after a good run over FIRST_START..FIRST_END
     before = marts_snapshot(bq_project)
     assert all(before.values()), {k: len(v) for k, v in before.items()}
 
@@ -231,12 +282,12 @@ def test_a_load_target_bigquery_reported_as_done_fails_the_gate_and_leaves_the_m
         "create or replace table bnpl_raw.transactions as "
         "select * replace (cast(null as int64) as product_brand) from bnpl_raw.transactions"
     )
-    new_days = days_between("2024-11-27", "2024-11-28")
+    new_days = days_between("2024-11-26", "2024-11-27")
     bad = bq_project.run_job("daily-bigquery", None, new_days[-1])
     assert bad.returncode != 0, bad.tail()
     emitted = emitted_per_day(bq_project)
     assert all(emitted.get(day) for day in new_days), emitted
-    assert list(raw_per_day(bq_project)) == ["2024-11-25", "2024-11-26"]
+    assert list(raw_per_day(bq_project)) == days_between(FIRST_START, FIRST_END)
 
     # dbt built staging and the reconciliation; the gate failed the job on it.
     reconciled = {

@@ -5,8 +5,10 @@ docs/reliability.md by tests/reliability/report.py).
 
 from __future__ import annotations
 
-import json
+import contextlib
+import fcntl
 import os
+import pickle
 import platform
 import secrets
 import subprocess
@@ -21,6 +23,7 @@ import pytest
 from conftest import ROOT
 
 from .harness import END, START, VOLUME, CleanReference, clean_run, stop_all
+from .results_file import write_results
 
 RESULTS_PATH = Path(
     os.environ.get("BNPL_RELIABILITY_RESULTS", ROOT / "output" / "reliability" / "results.json")
@@ -40,19 +43,49 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-@pytest.fixture(scope="session")
-def api_key() -> str:
-    """A value that cannot appear anywhere by chance: grep for it finds only leaks."""
-    return f"simtom-secret-{secrets.token_hex(12)}"
+@contextlib.contextmanager
+def _one_worker_at_a_time(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | None]:
+    """Under pytest-xdist, a folder all workers of the run share, held by one at a time;
+    None without xdist. What one worker made there, the others read instead of remaking."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        yield None
+        return
+    shared = tmp_path_factory.getbasetemp().parent / "reliability-shared"
+    shared.mkdir(exist_ok=True)
+    with (shared / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield shared
 
 
 @pytest.fixture(scope="session")
-def clean_reference(
-    tmp_path_factory: pytest.TempPathFactory, api_key: str
-) -> Iterator[CleanReference]:
+def api_key(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A value that cannot appear anywhere by chance: grep for it finds only leaks.
+
+    One for the whole run (all xdist workers): the clean reference run carries it."""
+    with _one_worker_at_a_time(tmp_path_factory) as shared:
+        saved = shared / "api_key" if shared else None
+        if saved and saved.is_file():
+            return saved.read_text()
+        key = f"simtom-secret-{secrets.token_hex(12)}"
+        if saved:
+            saved.write_text(key)
+        return key
+
+
+@pytest.fixture(scope="session")
+def clean_reference(tmp_path_factory: pytest.TempPathFactory, api_key: str) -> CleanReference:
+    """The clean run, made once per run: under xdist the first worker to need it makes it
+    and the others read it (its project folder is only read or copied from)."""
     if not (ROOT / ".meltano" / "extractors" / "tap-simtom-bnpl" / "venv").is_dir():
         pytest.fail("the Meltano plugins are not installed: run `make install` first")
-    yield clean_run(tmp_path_factory.mktemp("clean-reference"), api_key)
+    with _one_worker_at_a_time(tmp_path_factory) as shared:
+        saved = shared / "clean-reference.pickle" if shared else None
+        if saved and saved.is_file():
+            return pickle.loads(saved.read_bytes())
+        reference = clean_run(tmp_path_factory.mktemp("clean-reference"), api_key)
+        if saved:
+            saved.write_bytes(pickle.dumps(reference))
+        return reference
 
 
 @pytest.fixture(autouse=True)
@@ -107,5 +140,4 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         "tests": {nodeid: outcome for nodeid, outcome in sorted(_outcomes.items())},
         "rows": _rows,
     }
-    RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_PATH.write_text(json.dumps(document, indent=2, default=str) + "\n")
+    write_results(RESULTS_PATH, document)

@@ -4,14 +4,17 @@ One project, one three-week window, runs one after another. Each run is the same
 (the job through orchestrate/job_lock.py) and is killed at a random moment, until the last run
 is left to finish:
 
-- Ten kills inside extract-load, while the tap streams days it has not extracted yet. The
+- Six kills inside extract-load, while the tap streams days it has not extracted yet. The
   local server paces the stream (PACE_SECONDS between days, as simtom itself does), and a
-  kill lands a seeded random delay of 0 to 3 paces after the server sent the run's first
-  new day: while the tap holds a day, writes its batch files, or the loader commits them.
-  Every kill is a `kill -9` of the `meltano run` process group (meltano, the tap, the
-  loader); every other one takes the lock wrapper down with it, as a dying machine would.
+  kill lands a seeded random delay after the server sent the run's first new day: while
+  the tap holds a day, writes its batch files, or the loader commits them. The delays are
+  drawn in turn from the first, second and third pace after that day, so each of those
+  stretches is hit twice, once with each kind of kill: a `kill -9` of the `meltano run`
+  process group (meltano, the tap, the loader), or of that and the lock wrapper, as a
+  dying machine would.
 - Then three inside the dbt build of staging, the quality gate and the dbt build of the
-  marts, at a seeded random moment of the phase's length in the clean run.
+  marts, at a seeded random moment of the phase's length in the clean run. The server no
+  longer paces the stream by then (the clean run was not paced either).
 
 What each kill hit is measured, not assumed: the phase from the job's log, the days the
 server had sent to that run, the raw rows committed and the bookmark saved when it died.
@@ -56,15 +59,15 @@ from .harness import (
 pytestmark = [pytest.mark.job, pytest.mark.slow, pytest.mark.reliability]
 
 KILL_SEED = 8
-EXTRACT_LOAD_KILLS = 10
+EXTRACT_LOAD_KILLS = 6
 LATER_KILLS = ("dbt build-staging", "quality gate", "dbt build-marts")
-MAX_RUNS = 24
+MAX_RUNS = 20
 PACE_SECONDS = 1.0  # between streamed days
-# Up to 3 paces after the first new day: the server has sent at most two more days, so at
-# most two days complete per kill (three where a request window ends). With this seed 3 of
-# the 10 moments fall after 2 paces and 5 before 1, so at most 18 of the 21 days can be
-# extracted before the tenth kill: days are left for every kill, however fast the machine.
-EXTRACT_LOAD_SPREAD = 3.0
+# Kill k of extract-load lands within pace k % 3 (0, 1 or 2) after the first new day: the
+# server has sent that run at most k % 3 + 2 days, so at most 2 * (2 + 3 + 4) = 18 of the
+# 21 days are extracted before the sixth kill: days are left for every kill, however fast
+# the machine.
+EXTRACT_LOAD_SPREAD = 3
 # The tap's line when it starts in BATCH mode.
 LEFTOVERS_DELETED = re.compile(r"\((\d+) leftover files of earlier runs deleted\)")
 LATER_SPREAD = 0.8  # of the phase's clean duration: a rerun's phases run a little faster
@@ -111,6 +114,7 @@ def test_kill_9_at_random_moments_then_rerun_equals_a_clean_run(
 ) -> None:
     rng = random.Random(KILL_SEED)
     plan = ["extract-load"] * EXTRACT_LOAD_KILLS + list(LATER_KILLS)
+    plan_done: list[str] = []
     kills: list[dict[str, Any]] = []
     marks: dict[str, str] = {}
     plain_rerun: dict[str, Any] | None = None
@@ -132,7 +136,8 @@ def test_kill_9_at_random_moments_then_rerun_equals_a_clean_run(
                 first_new_day = wait_for_first_new_day(running, server, since, bookmark_before)
                 if first_new_day is None:
                     pytest.fail(f"run {number} ended before any new day:\n{running.output[-3000:]}")
-                delay = rng.uniform(0.0, EXTRACT_LOAD_SPREAD * PACE_SECONDS)
+                pace = len(plan_done) % EXTRACT_LOAD_SPREAD
+                delay = rng.uniform(pace, pace + 1) * PACE_SECONDS
                 moment = first_new_day + delay
                 aimed = f"{delay:.2f} s after the first new day"
             else:
@@ -144,7 +149,12 @@ def test_kill_9_at_random_moments_then_rerun_equals_a_clean_run(
                 aimed = f"{delay:.2f} s into {phase}"
             sleep_until(running, moment)
             sent = new_days_sent(server, since, bookmark_before)
-            mode = "group" if number % 2 else "everything"
+            # Extract-load: three group kills (one per pace) then three of everything; the
+            # later phases alternate.
+            turn = (
+                len(plan_done) // EXTRACT_LOAD_SPREAD if phase == "extract-load" else len(plan_done)
+            )
+            mode = "everything" if turn % 2 else "group"
             outcome = kill_9(running, mode)
 
             # Nothing corrupted: the state parses, bookmarks agree and never move back,
@@ -177,7 +187,9 @@ def test_kill_9_at_random_moments_then_rerun_equals_a_clean_run(
                 outcome["mid_extraction"] if phase == "extract-load" else outcome["phase"] == phase
             )
             if landed:
-                plan.pop(0)
+                plan_done.append(plan.pop(0))
+                if plan and plan[0] != "extract-load":
+                    server.pace_seconds = 0.0
             kills.append(outcome)
 
             if plain_rerun is None and outcome["mid_extraction"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, datetime, timedelta
 
 import duckdb
@@ -33,10 +34,19 @@ def failed(outcome):
     return {o.description.split(" (")[0] for o in outcome.outcomes if not o.success}
 
 
+@pytest.fixture(scope="module")
+def clean_week_file(tmp_path_factory):
+    """A week loaded and staged, made once: loading it row by row takes seconds."""
+    path = tmp_path_factory.mktemp("clean-week") / "bnpl.duckdb"
+    load_days(path, week(), quarantined_per_day=1)
+    build_staging(path)
+    return path
+
+
 @pytest.fixture
-def clean_week(duckdb_path):
-    load_days(duckdb_path, week(), quarantined_per_day=1)
-    build_staging(duckdb_path)
+def clean_week(clean_week_file, duckdb_path):
+    """The test's own copy of the clean week."""
+    shutil.copyfile(clean_week_file, duckdb_path)
     return duckdb_path
 
 
