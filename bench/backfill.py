@@ -14,7 +14,6 @@ day-batch at a time across all requests, as simtom does. Three timings of the sa
 
 Ratios: pipeline / fastest bare fetch (goal <= 1.2) and pipeline / sequential (goal <= 0.5).
 The JSON line carries the first; the second is in the figures and in `docs/benchmarks.md`.
-The loaded warehouse is kept for the dbt benchmark (bench/dbt_incremental.py).
 
     .venv/bin/python -m bench.backfill [--quick] [--parallel N]
 """
@@ -22,7 +21,6 @@ The loaded warehouse is kept for the dbt benchmark (bench/dbt_incremental.py).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import queue
 import sys
@@ -40,7 +38,6 @@ from bench.project import (
     MELTANO,
     TAP,
     TARGET_VENV,
-    WORK_DIR,
     BenchError,
     days,
     dev_tap_config,
@@ -60,9 +57,6 @@ PACE_SECONDS, QUICK_PACE_SECONDS = 1.0, 0.1
 FULL_LEVELS, QUICK_LEVELS = (4, 8, 16), (4,)
 DEFAULT_PARALLEL = 16  # what `make backfill` uses
 PROFILE_DAYS = 56
-# Where the loaded year is kept for bench/dbt_incremental.py.
-WAREHOUSE = WORK_DIR / "warehouse" / "year.duckdb"
-WAREHOUSE_INFO = WAREHOUSE.with_suffix(".json")
 
 
 def window_bodies(start: date, end: date, volume: int, seed: int, window_days: int) -> list[dict]:
@@ -186,7 +180,7 @@ def measure(args: argparse.Namespace) -> Result:
         }
         notes = [
             "pipeline = the backfill's extract-load step, Meltano start-up included; dbt is "
-            "measured by bench/dbt_incremental.py on the warehouse this run loaded",
+            "measured by bench/dbt_daily.py on warehouses of its own",
             "a process's CPU share of the wall clock near 1.0 means it is the bound (one "
             "Python process uses at most one core for Python code)",
             "the server runs on the same cores: pipeline_cpu_floor_seconds is the server's "
@@ -200,8 +194,6 @@ def measure(args: argparse.Namespace) -> Result:
         missed = not result.met or not all(row["met"] for row in result.also)
         if missed and not args.no_profile:
             result.profile = profile_segment(work, meltano, start)
-    if not args.quick:
-        keep_warehouse(warehouse, start, end, volume, loaded)
     return result
 
 
@@ -222,22 +214,6 @@ def profile_segment(work: Path, meltano: IsolatedMeltano, start: date) -> dict:
         max_seconds=900,
     )
     return profile if "error" in profile else {"segment": f"{first}..{last}", **profile}
-
-
-def keep_warehouse(path: Path, start: date, end: date, volume: int, transactions: int) -> None:
-    """Move the loaded year where the dbt benchmark finds it."""
-    WAREHOUSE.parent.mkdir(parents=True, exist_ok=True)
-    path.replace(WAREHOUSE)
-    WAREHOUSE_INFO.write_text(
-        json.dumps(
-            {
-                "start": start.isoformat(),
-                "end": end.isoformat(),
-                "base_daily_volume": volume,
-                "transactions": transactions,
-            }
-        )
-    )
 
 
 def cli() -> argparse.ArgumentParser:

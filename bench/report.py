@@ -18,7 +18,7 @@ ORDER = (
     "tap_vs_raw_parse",
     "extract_load_vs_tap",
     "backfill_vs_bare_fetch",
-    "dbt_incremental_vs_full_refresh",
+    "dbt_daily_flat_in_history",
     "tap_peak_rss_365_vs_7_days",
     "backfill_memory_16_vs_1_windows",
 )
@@ -26,7 +26,7 @@ COMMANDS = {
     "tap_vs_raw_parse": "tap_throughput",
     "extract_load_vs_tap": "extract_load",
     "backfill_vs_bare_fetch": "backfill",
-    "dbt_incremental_vs_full_refresh": "dbt_incremental",
+    "dbt_daily_flat_in_history": "dbt_daily",
     "tap_peak_rss_365_vs_7_days": "tap_memory",
     "backfill_memory_16_vs_1_windows": "backfill_memory",
 }
@@ -110,9 +110,10 @@ def _entries(profile: dict, indent: str) -> list[str]:
                 seconds = f", {sub['seconds']} s sampled" if "seconds" in sub else ""
                 lines.append(f"{indent}- process `{label}`{seconds}:")
                 lines += _entries(sub, indent + "  ")
-        elif key == "slowest_nodes":
+        elif key in ("slowest_nodes", "grown_nodes"):
+            label = "slowest nodes" if key == "slowest_nodes" else "grew most (seconds added)"
             lines.append(
-                f"{indent}- slowest nodes: "
+                f"{indent}- {label}: "
                 + "; ".join(f"`{name}` {seconds} s" for name, seconds in value)
             )
         elif key == "largest_live_allocations_at_end":

@@ -24,7 +24,7 @@ BENCHMARKS = {
     "extract_load": "extract_load_vs_tap",
     "backfill": "backfill_vs_bare_fetch",
     "backfill_memory": "backfill_memory_16_vs_1_windows",
-    "dbt_incremental": "dbt_incremental_vs_full_refresh",
+    "dbt_daily": "dbt_daily_flat_in_history",
 }
 TIMEOUT_SECONDS = 900
 
