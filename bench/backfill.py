@@ -16,8 +16,7 @@ windows) from two local servers, each pausing one second between the days of a r
   keeps the unrated server.
 
 The JSON line carries the first ratio; the second is in the figures and in
-`docs/benchmarks.md`. The source-paced warehouse is kept for the dbt benchmark
-(bench/dbt_incremental.py).
+`docs/benchmarks.md`.
 
     .venv/bin/python -m bench.backfill [--quick] [--parallel N]
 """
@@ -25,7 +24,6 @@ The JSON line carries the first ratio; the second is in the figures and in
 from __future__ import annotations
 
 import argparse
-import json
 import queue
 import sys
 import threading
@@ -43,7 +41,6 @@ from bench.project import (
     MELTANO,
     TAP,
     TARGET_VENV,
-    WORK_DIR,
     BenchError,
     days,
     dev_tap_config,
@@ -65,9 +62,6 @@ PACE_SECONDS, QUICK_PACE_SECONDS = 1.0, 0.1
 RECORDS_PER_SECOND, QUICK_RECORDS_PER_SECOND = 5000.0, 1000.0
 DEFAULT_PARALLEL = 16  # what `make backfill` uses
 PROFILE_DAYS = 56
-# Where the loaded year is kept for bench/dbt_incremental.py.
-WAREHOUSE = WORK_DIR / "warehouse" / "year.duckdb"
-WAREHOUSE_INFO = WAREHOUSE.with_suffix(".json")
 
 
 @dataclass
@@ -208,7 +202,7 @@ def measure(args: argparse.Namespace) -> Result:
         }
         notes = [
             "pipeline = the backfill's extract-load step, Meltano start-up included; dbt is "
-            "measured by bench/dbt_incremental.py on the warehouse this run loaded",
+            "measured by bench/dbt_daily.py on warehouses of its own",
             "source-paced: the server generates at most server_records_per_second in all, one "
             "request's day at a time, and pauses server_pace_seconds between a response's "
             "days, as simtom does; both the pipeline and the bare fetch keep windows_in_flight "
@@ -224,8 +218,6 @@ def measure(args: argparse.Namespace) -> Result:
         missed = not result.met or not all(row["met"] for row in result.also)
         if missed and not args.no_profile:
             result.profile = profile_segment(paced, meltano, start)
-    if not args.quick:
-        keep_warehouse(warehouse, start, end, volume, run.loaded)
     return result
 
 
@@ -246,22 +238,6 @@ def profile_segment(work: Path, meltano: IsolatedMeltano, start: date) -> dict:
         max_seconds=900,
     )
     return profile if "error" in profile else {"segment": f"{first}..{last}", **profile}
-
-
-def keep_warehouse(path: Path, start: date, end: date, volume: int, transactions: int) -> None:
-    """Move the loaded year where the dbt benchmark finds it."""
-    WAREHOUSE.parent.mkdir(parents=True, exist_ok=True)
-    path.replace(WAREHOUSE)
-    WAREHOUSE_INFO.write_text(
-        json.dumps(
-            {
-                "start": start.isoformat(),
-                "end": end.isoformat(),
-                "base_daily_volume": volume,
-                "transactions": transactions,
-            }
-        )
-    )
 
 
 def cli() -> argparse.ArgumentParser:

@@ -17,7 +17,7 @@ DOC = ROOT / "docs" / "benchmarks.md"
 ORDER = (
     "extract_load_vs_tap",
     "source_paced_backfill",
-    "dbt_incremental_vs_full_refresh",
+    "dbt_daily_flat_in_history",
     "tap_peak_rss_365_vs_7_days",
     "backfill_memory_16_vs_1_windows",
     "volume_scaling_time",
@@ -27,7 +27,7 @@ COMMANDS = {
     "tap_vs_raw_parse": "tap_throughput",
     "extract_load_vs_tap": "extract_load",
     "source_paced_backfill": "backfill",
-    "dbt_incremental_vs_full_refresh": "dbt_incremental",
+    "dbt_daily_flat_in_history": "dbt_daily",
     "tap_peak_rss_365_vs_7_days": "tap_memory",
     "backfill_memory_16_vs_1_windows": "backfill_memory",
     "volume_scaling_time": "volume_scaling",
@@ -113,9 +113,10 @@ def _entries(profile: dict, indent: str) -> list[str]:
                 seconds = f", {sub['seconds']} s sampled" if "seconds" in sub else ""
                 lines.append(f"{indent}- process `{label}`{seconds}:")
                 lines += _entries(sub, indent + "  ")
-        elif key == "slowest_nodes":
+        elif key in ("slowest_nodes", "grown_nodes"):
+            label = "slowest nodes" if key == "slowest_nodes" else "grew most (seconds added)"
             lines.append(
-                f"{indent}- slowest nodes: "
+                f"{indent}- {label}: "
                 + "; ".join(f"`{name}` {seconds} s" for name, seconds in value)
             )
         elif key == "largest_live_allocations_at_end":

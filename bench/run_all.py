@@ -2,8 +2,7 @@
 
 Each benchmark runs in its own process and prints its figures and, last, its JSON line;
 this runner repeats the JSON lines at the end. Never run two benchmarks at once: they would
-share the machine's cores and measure each other. The backfill runs before the dbt
-benchmark, which works on the year it loaded.
+share the machine's cores and measure each other.
 
     .venv/bin/python -m bench.run_all [--quick] [--only MODULE ...]
 
@@ -27,7 +26,7 @@ MODULES = (
     "extract_load",
     "backfill",
     "backfill_memory",
-    "dbt_incremental",
+    "dbt_daily",
     "volume_scaling",
 )
 

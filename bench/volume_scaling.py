@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.backfill_memory import LOADER, backfill
-from bench.dbt_incremental import node_timings
+from bench.dbt_daily import node_summary, run_results
 from bench.meltano import IsolatedMeltano
 from bench.processes import Finished
 from bench.project import DBT_VENV, MELTANO, TAP, days, dev_tap_config, require
@@ -121,7 +121,7 @@ def run_volume(
     # Creates the isolated system database and warms bytecode caches: not timed.
     meltano.run("warm-up", "config", "print", "dbt-duckdb")
     dbt = meltano.run("dbt-build", "run", "dbt-duckdb:build", sample=True)
-    nodes = node_timings(meltano.workdir / "dbt-target")
+    nodes = node_summary([run_results(meltano.workdir / "dbt-target")])
     return VolumeRun(volume, transactions, tap, loader, dbt, nodes, server_cpu)
 
 

@@ -24,7 +24,7 @@ BENCHMARKS = {
     "extract_load": "extract_load_vs_tap",
     "backfill": "source_paced_backfill",
     "backfill_memory": "backfill_memory_16_vs_1_windows",
-    "dbt_incremental": "dbt_incremental_vs_full_refresh",
+    "dbt_daily": "dbt_daily_flat_in_history",
     "volume_scaling": "volume_scaling_time",
 }
 TIMEOUT_SECONDS = 900

@@ -25,22 +25,25 @@
 {%- endmacro %}
 
 {#-
-  The rows an incremental run of a transaction-grain mart must (re)build:
-  - every row loaded after the newest load already merged (new days and replayed days,
-    however old), and
+  The days an incremental run of a transaction-grain mart must (re)build, read from
+  `relation` once when the model runs (use with bnpl_recounted_day_filter):
+  - every day with a row loaded after the newest load already merged (new days and replayed
+    days, however old), and
   - the last `bnpl_lookback_days` days already merged (late or corrected data whose load
     timestamp did not move).
-  Outside an incremental run this renders `true`, so a full refresh builds everything.
+  Whole days, as constants on the date alone, so every scan of them prunes: a filter on
+  either column OR the other would read every row of the history. Empty outside an
+  incremental run.
 -#}
-{% macro bnpl_incremental_window(date_column='transaction_date', loaded_at_column='loaded_at') -%}
-    {%- if is_incremental() -%}
-        (
-            {{ loaded_at_column }} > {{ bnpl_high_water_mark(loaded_at_column) }}
-            or {{ date_column }} > {{ dbt.dateadd('day', -1 * (var('bnpl_lookback_days') | int), bnpl_high_water_mark(date_column, type='date')) }}
-        )
-    {%- else -%}
-        true
-    {%- endif -%}
+{% macro bnpl_incremental_days(relation, date_column='transaction_date', loaded_at_column='loaded_at') -%}
+    {%- set days_query -%}
+        select distinct {{ date_column }} from {{ relation }}
+        where {{ loaded_at_column }} > {{ bnpl_high_water_mark(loaded_at_column) }}
+        union distinct
+        select distinct {{ date_column }} from {{ relation }}
+        where {{ date_column }} > {{ dbt.dateadd('day', -1 * (var('bnpl_lookback_days') | int), bnpl_high_water_mark(date_column, type='date')) }}
+    {%- endset -%}
+    {{ return(bnpl_recounted_days(days_query)) }}
 {%- endmacro %}
 
 {#-
@@ -168,7 +171,8 @@
 
 {#-
   Predicate: `date_expression` is one of the recounted days, written as constants so scans
-  prune; `true` outside an incremental run (a full build counts every day).
+  prune (the range is what DuckDB prunes row groups by; an IN list alone reads them all);
+  `true` outside an incremental run (a full build counts every day).
 -#}
 {% macro bnpl_recounted_day_filter(date_expression, days) -%}
     {%- if not is_incremental() -%}
@@ -176,6 +180,7 @@
     {%- elif not days -%}
         false
     {%- else -%}
-        {{ date_expression }} in ({% for day in days %}cast('{{ day }}' as date){% if not loop.last %}, {% endif %}{% endfor %})
+        {{ date_expression }} between cast('{{ days | min }}' as date) and cast('{{ days | max }}' as date)
+        and {{ date_expression }} in ({% for day in days %}cast('{{ day }}' as date){% if not loop.last %}, {% endif %}{% endfor %})
     {%- endif -%}
 {%- endmacro %}

@@ -10,13 +10,16 @@
 }}
 {#-
   One row per transaction: the enriched fact, labels included. Incremental: a run merges
-  the days loaded since the last run plus the last `bnpl_lookback_days` days.
+  the days loaded since the last run plus the last `bnpl_lookback_days` days, read first and
+  written into the SQL as constants, so neither the staged rows nor this table is read
+  beyond those days (a transaction_key embeds its day, so its merged row is in them too).
 -#}
+{%- set merged_days = bnpl_incremental_days(ref('int_bnpl_transactions_enriched')) if is_incremental() else [] -%}
 with enriched_transactions as (
 
     select {{ bnpl_star_except('enriched', ['dbt_invocation_id', 'dbt_updated_at']) }}
     from {{ ref('int_bnpl_transactions_enriched') }} as enriched
-    where {{ bnpl_incremental_window() }}
+    where {{ bnpl_recounted_day_filter('enriched.transaction_date', merged_days) }}
 
 ),
 
@@ -41,6 +44,7 @@ transactions_with_previous_customer as (
     {% if is_incremental() -%}
     left join {{ this }} as merged
         on enriched_transactions.transaction_key = merged.transaction_key
+        and {{ bnpl_recounted_day_filter('merged.transaction_date', merged_days) }}
     {%- endif %}
 
 )
