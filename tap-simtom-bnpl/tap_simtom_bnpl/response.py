@@ -91,7 +91,10 @@ class ResponseReader:
         self.lines = 0
         self.nonblank = 0
         self.next_id = 0
-        self.first_seen: dict[str, str] = {}
+        # A profile's first_seen is its first transaction in the response, whichever day is
+        # emitted. Skipped (already bookmarked) days come before every kept day, so only a
+        # profile first seen on a skipped day needs its stamp kept until it is emitted.
+        self.first_seen_on_skipped_day: dict[str, str] = {}
         self.emitted_profiles: set[str] = set()
         self.window_start = window.start.isoformat()
         self.window_end = window.end.isoformat()
@@ -169,13 +172,12 @@ class ResponseReader:
         attributes = _profile_attributes(record)
         customer_key, profile_key = self.keys.keys_of(record.customer_id, attributes)
         stamp = record._timestamp
-        # Also on a skipped day: a profile's first_seen is its first transaction in the
-        # response, whichever day is emitted.
-        first_seen = self.first_seen.setdefault(profile_key, stamp)
         if not buffer.keep:
+            self.first_seen_on_skipped_day.setdefault(profile_key, stamp)
             return
         if profile_key not in self.emitted_profiles:
             self.emitted_profiles.add(profile_key)
+            first_seen = self.first_seen_on_skipped_day.pop(profile_key, stamp)
             buffer.customers.append(
                 CustomerRecord(
                     profile_key,
