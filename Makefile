@@ -23,7 +23,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # What the project venv holds: Meltano itself, the linters and test runner, the tap (for
 # its own tests) and the local simtom-compatible server `simtom-local` (simtom-local/).
 # Plugins get their own venvs.
-DEV_REQUIREMENTS := meltano==4.4.1 ruff==0.17.6 "pytest>=8,<10" duckdb==1.5.5 \
+DEV_REQUIREMENTS := meltano==4.4.1 ruff==0.17.6 "pytest>=8,<10" pytest-xdist==3.8.0 duckdb==1.5.5 \
 	-e "./tap-simtom-bnpl[test]" -e "./simtom-local[test]"
 # Re-install when any of these change; otherwise `make install` takes a few seconds.
 INSTALL_INPUTS := Makefile meltano.yml $(wildcard plugins/*.meltano.yml) \
@@ -148,9 +148,14 @@ test-ml: install ## The ML utility's tests (planted signal, column roles, runs t
 	$(BIN)/uv pip install --quiet --python $(ML_PYTHON) "pytest>=8,<10"
 	$(ML_PYTHON) -m pytest plugins/ml/tests
 
+# A job run keeps about one core busy (each step is one process, most of it start-up), so the
+# project tests run in two pytest-xdist workers; worksteal lets a worker that is done take
+# tests queued on the other. --durations keeps the slowest tests in view.
+TEST_WORKERS ?= 2
+
 .PHONY: test-project
 test-project: install ## Project tests (tests/): the jobs end to end on DuckDB and the BigQuery emulator, dbt, Airflow, reliability
-	$(BIN)/pytest tests
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal --durations=15 tests
 
 .PHONY: bench
 bench: install ## Run the benchmarks one after the other (about an hour) and rewrite docs/benchmarks.md

@@ -1,19 +1,25 @@
 """Fixtures for the project-level tests: real `meltano run`, a real DuckDB file, and the
 local simtom-compatible server over loopback.
 
-Each test gets its own Meltano system database (so its own state), its own DuckDB file,
-dbt target folder and report folder under pytest's tmp_path; the plugin venvs under
-.meltano/ are shared and must have been installed (`make install`).
+Each test gets its own Meltano system database (so its own state), its own `.meltano/run/`,
+DuckDB file, dbt target folder and report folder under pytest's tmp_path; the plugin venvs
+under .meltano/ are shared and must have been installed (`make install`). So tests can run
+in parallel (`pytest -n 2`, pytest-xdist).
+
+A job run takes tens of seconds, so the warehouses several tests start from are built once
+per session (`built_once`, one build shared by the xdist workers) and each test continues
+from a copy of its own (`copy_project`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -90,6 +96,19 @@ class Project:
         """Where the tap writes its batch files (dev runs in BATCH mode)."""
         return self.workdir / "batches"
 
+    @property
+    def sys_dir(self) -> Path:
+        """This project's MELTANO_SYS_DIR_ROOT: its own `.meltano/run/` (the extractor's
+        catalog and each plugin's config file live there, and a run deletes them when it
+        ends), the installed plugin venvs linked in."""
+        sys_dir = self.workdir / "meltano-sys"
+        sys_dir.mkdir(parents=True, exist_ok=True)
+        for kind in ("extractors", "loaders", "utilities"):
+            link = sys_dir / kind
+            if not link.is_symlink():
+                link.symlink_to(ROOT / ".meltano" / kind, target_is_directory=True)
+        return sys_dir
+
     def env(self, **overrides: str) -> dict[str, str]:
         env = {
             key: value
@@ -100,6 +119,7 @@ class Project:
             {
                 "MELTANO_ENVIRONMENT": "dev",
                 "MELTANO_DATABASE_URI": f"sqlite:///{self.workdir / 'meltano.db'}",
+                "MELTANO_SYS_DIR_ROOT": str(self.sys_dir),
                 "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
                 "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
                 "BNPL_DUCKDB_PATH": str(self.duckdb_path),
@@ -237,6 +257,125 @@ def days_between(start: str, end: str) -> list[str]:
     return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
 
+# What a project carries from one run to the next: the warehouse, the system database with
+# the state, dbt's target folder (run results, manifest) and the gate's reports and context;
+# plus what the server sent while the project was built. Logs and `.meltano/run/` stay.
+_PROJECT_FILES = ("bnpl.duckdb", "bnpl.duckdb.wal", "meltano.db", "sent-per-day.json")
+_PROJECT_FOLDERS = ("dbt-target", "reports")
+
+
+def copy_project(source: Project, workdir: Path, api_url: str) -> Project:
+    """A project in WORKDIR that continues from where SOURCE stopped, against API_URL."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for name in _PROJECT_FILES:
+        if (source.workdir / name).exists():
+            shutil.copy2(source.workdir / name, workdir / name)
+    for name in _PROJECT_FOLDERS:
+        if (source.workdir / name).is_dir():
+            shutil.copytree(source.workdir / name, workdir / name)
+    return Project(workdir=workdir, api_url=api_url)
+
+
+def sent_while_built(project: Project) -> dict[str, int]:
+    """sent_per_day of the server a shared project was built against (saved by built_once)."""
+    return json.loads((project.workdir / "sent-per-day.json").read_text())
+
+
+def _shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every xdist worker of this session sees (the workers' base temps share a
+    parent that belongs to this session only); the session's own base temp without xdist."""
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared"
+    root.mkdir(exist_ok=True)
+    return root
+
+
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    build: Callable[[Project], None],
+    source: Project | None = None,
+) -> Project:
+    """The project BUILD leaves (from a copy of SOURCE, or empty), built once per session.
+
+    The first worker to ask builds it, under a lock, against a server of its own; the
+    others wait for it and find it done. A build that failed is retried by the next asker,
+    so each test that needs it fails with the build's own error.
+    """
+    root = _shared_root(tmp_path_factory)
+    folder = root / name
+    with (root / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".built").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            with SimtomServer(host="127.0.0.1", port=0, pace_seconds=0.0) as server:
+                if source is None:
+                    project = Project(workdir=folder, api_url=server.url)
+                    folder.mkdir()
+                else:
+                    project = copy_project(source, folder, server.url)
+                build(project)
+                (folder / "sent-per-day.json").write_text(
+                    json.dumps({**_sent_before(source), **sent_per_day(server)})
+                )
+            (folder / ".built").touch()
+    return Project(workdir=folder, api_url="http://127.0.0.1:1/built-once")
+
+
+def _sent_before(source: Project | None) -> dict[str, int]:
+    return sent_while_built(source) if source is not None else {}
+
+
+# The daily job's first runs, which many tests continue from: dev's start_date to this day.
+PUBLISHED_END = "2024-11-28"
+# The gate test's bad run: the source silently skips a day, so the gate fails.
+SKIPPED_DAY = "2024-11-29"
+BAD_RUN_END = "2024-11-30"
+SKIP_A_DAY = {
+    "transactions": {"__filter__": f"transaction_date != '{SKIPPED_DAY}'"},
+    "extraction_log": {"__filter__": f"extraction_date != '{SKIPPED_DAY}'"},
+}
+
+
+@pytest.fixture(scope="session")
+def published_daily(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """`meltano run daily` from dev's start_date to PUBLISHED_END in a fresh project: four
+    days loaded, transformed, gated and published. Shared: never run anything in it, take a
+    copy (`published` below)."""
+
+    def run_daily(project: Project) -> None:
+        run = project.run_job("daily", None, PUBLISHED_END)
+        assert run.returncode == 0, run.tail()
+
+    return built_once(tmp_path_factory, "published-daily", run_daily)
+
+
+@pytest.fixture(scope="session")
+def gate_failed(tmp_path_factory: pytest.TempPathFactory, published_daily: Project) -> Project:
+    """published_daily, then a daily run to BAD_RUN_END whose source skipped SKIPPED_DAY:
+    the gate failed it. Shared: take a copy (`after_failed_gate` below)."""
+
+    def run_bad_daily(project: Project) -> None:
+        bad = project.run_job(
+            "daily", None, BAD_RUN_END, TAP_SIMTOM_BNPL_STREAM_MAPS=json.dumps(SKIP_A_DAY)
+        )
+        assert bad.returncode != 0, bad.tail()
+
+    return built_once(tmp_path_factory, "gate-failed", run_bad_daily, source=published_daily)
+
+
+@pytest.fixture
+def published(published_daily: Project, tmp_path: Path, simtom_server: SimtomServer) -> Project:
+    """A copy of published_daily of this test's own, against this test's server."""
+    return copy_project(published_daily, tmp_path, simtom_server.url)
+
+
+@pytest.fixture
+def after_failed_gate(gate_failed: Project, tmp_path: Path, simtom_server: SimtomServer) -> Project:
+    """A copy of gate_failed of this test's own, against this test's server."""
+    return copy_project(gate_failed, tmp_path, simtom_server.url)
+
+
 @pytest.fixture
 def simtom_server() -> Iterator[SimtomServer]:
     """The local simtom-compatible server on a free loopback port, without day pacing."""
@@ -255,8 +394,10 @@ def project(tmp_path: Path, simtom_server: SimtomServer) -> Project:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> None:
     """On failure, point at the meltano logs the test left behind."""
     if call.when == "call" and call.excinfo is not None:
-        project = item.funcargs.get("project") if hasattr(item, "funcargs") else None
-        if isinstance(project, Project):
+        funcargs = item.funcargs if hasattr(item, "funcargs") else {}
+        for project in funcargs.values():
+            if not isinstance(project, Project):
+                continue
             logs = sorted(project.workdir.glob("meltano-*.log"))
             if logs:
                 item.add_report_section(

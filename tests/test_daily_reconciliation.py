@@ -1,6 +1,7 @@
 """The per-day reconciliation (dbt's int_bnpl_daily_reconciliation) and the gate reading it.
 
-A clean daily job loads and publishes two days. Each case then appends to raw what a load
+A clean daily job loads and publishes four days (the session's shared first run,
+conftest.published_daily). Each case then appends to raw what a load
 would leave behind (a replay of a day by a new run, whole or damaged, written with SQL so
 the damage is exact), and runs the job's dbt build-staging and quality gate on it: the
 incremental model recounts the touched day, and the gate passes or fails on what it says.
@@ -10,17 +11,17 @@ The same raw damage on BigQuery is in tests/bigquery/test_prod_job_bigquery.py.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from simtom_local import SimtomServer
 
-from conftest import Project
+from conftest import PUBLISHED_END, Project
 
 pytestmark = [pytest.mark.job, pytest.mark.slow]
 
-DAY, NEW_DAY = "2024-11-26", "2024-11-27"
+# The last published day, and the day after it.
+DAY, NEW_DAY = PUBLISHED_END, "2024-11-29"
 RUN = "replay-run"
 COLUMNS = (
     "records_emitted, latest_run_raw_rows, raw_distinct_transaction_keys, staged_rows, "
@@ -89,29 +90,18 @@ def day_without_any_log_row(project: Project) -> None:
     project.execute(
         "INSERT INTO raw.transactions SELECT * REPLACE ("
         f"'{RUN}' AS extraction_run_id, ?::DATE AS transaction_date, "
-        "replace(transaction_key, '20241126', '20241127') AS transaction_key, "
+        "replace(transaction_key, replace(?, '-', ''), replace(?, '-', '')) AS transaction_key, "
         "_timestamp + INTERVAL 1 DAY AS _timestamp, now()::TIMESTAMP AS _sdc_batched_at) "
         "FROM raw.transactions WHERE transaction_date = ?",
-        [NEW_DAY, DAY],
+        [NEW_DAY, DAY, NEW_DAY, DAY],
     )
 
 
-@pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
-    """Two days through the whole daily job: raw, staging, a passing gate, the marts."""
-    with SimtomServer(host="127.0.0.1", port=0, pace_seconds=0.0) as server:
-        workdir = tmp_path_factory.mktemp("reconciliation")
-        project = Project(workdir=workdir, api_url=server.url)
-        run = project.run_job("daily", "2024-11-25", DAY)
-        assert run.returncode == 0, run.tail()
-        yield project
-
-
 @pytest.fixture
-def project(published: Project, tmp_path: Path) -> Project:
-    """A copy of the published warehouse, so each case starts from the same two days."""
-    copy = Project(workdir=tmp_path, api_url=published.api_url)
-    shutil.copy(published.duckdb_path, copy.duckdb_path)
+def project(published_daily: Project, tmp_path: Path) -> Project:
+    """A copy of the published warehouse, so each case starts from the same days."""
+    copy = Project(workdir=tmp_path, api_url="http://127.0.0.1:1/not-extracting")
+    shutil.copy(published_daily.duckdb_path, copy.duckdb_path)
     return copy
 
 
@@ -135,15 +125,15 @@ def reconcile(project: Project) -> tuple[int, dict[str, tuple], set[str]]:
     )
 
 
-def test_the_published_days_balance(published: Project) -> None:
-    rows = published.query(
+def test_the_published_days_balance(published_daily: Project) -> None:
+    rows = published_daily.query(
         f"SELECT {COLUMNS} FROM intermediate.int_bnpl_daily_reconciliation ORDER BY 1"
     )
-    assert len(rows) == 2
+    assert len(rows) == 4
     for emitted, *counts, quarantined, quarantine_rows, unlogged, balanced in rows:
         assert emitted > 0 and counts == [emitted] * 4, rows
         assert (quarantined, quarantine_rows, unlogged, balanced) == (0, 0, 0, True)
-    mart = published.query("SELECT bool_and(is_balanced) FROM marts.mart_bnpl_reconciliation")
+    mart = published_daily.query("SELECT bool_and(is_balanced) FROM marts.mart_bnpl_reconciliation")
     assert mart == [(True,)]
 
 

@@ -14,30 +14,23 @@ import json
 
 import pytest
 
-from conftest import MART_MODELS, Project
+from conftest import BAD_RUN_END, MART_MODELS, PUBLISHED_END, SKIPPED_DAY, Project, days_between
 
 pytestmark = [pytest.mark.job, pytest.mark.slow]
 
-SKIPPED_DAY = "2024-11-27"
-SKIP_A_DAY = {
-    "transactions": {"__filter__": f"transaction_date != '{SKIPPED_DAY}'"},
-    "extraction_log": {"__filter__": f"extraction_date != '{SKIPPED_DAY}'"},
-}
+# The session's shared runs (conftest): published_daily, a clean daily run up to
+# PUBLISHED_END; then gate_failed, the next daily run to BAD_RUN_END with SKIPPED_DAY dropped
+# by the tap's stream maps (conftest.SKIP_A_DAY). gate_failed's build asserts that run
+# exited non-zero.
+FIRST_DAYS = days_between("2024-11-25", PUBLISHED_END)
 
 
-def test_daily_job_exits_non_zero_when_the_gate_fails(project: Project) -> None:
-    clean = project.run_job("daily", None, "2024-11-26")
-    assert clean.returncode == 0, clean.tail()
-
-    bad = project.run_job(
-        "daily", None, "2024-11-28", TAP_SIMTOM_BNPL_STREAM_MAPS=json.dumps(SKIP_A_DAY)
-    )
-    assert bad.returncode != 0, bad.tail()
-
+def test_daily_job_exits_non_zero_when_the_gate_fails(after_failed_gate: Project) -> None:
+    project = after_failed_gate
     # The day is really missing, and dbt built and tested staging from what was loaded: the
     # failure is the gate's, not dbt's.
     days = project.raw_transactions_per_day()
-    assert SKIPPED_DAY not in days and "2024-11-28" in days
+    assert SKIPPED_DAY not in days and BAD_RUN_END in days
     results_file = project.workdir / "dbt-target" / "run_results.json"
     dbt_results = json.loads(results_file.read_text())["results"]
     assert dbt_results, "dbt did not run"
@@ -55,7 +48,7 @@ def test_daily_job_exits_non_zero_when_the_gate_fails(project: Project) -> None:
     assert [run[1] for run in runs] == [True, False]
     failed_run_id, _, critical, first_day, last_day = runs[-1]
     assert critical >= 1
-    assert (first_day, last_day) == (SKIPPED_DAY, "2024-11-28")
+    assert (first_day, last_day) == (SKIPPED_DAY, BAD_RUN_END)
     failures = project.query(
         "SELECT suite, description FROM quality.gate_results "
         "WHERE run_id = ? AND NOT success AND severity = 'critical'",
@@ -86,28 +79,25 @@ def staged_days(project: Project) -> list[str]:
     return days_in(project, "staging.stg_simtom__transactions", "transaction_date")
 
 
-def test_a_failing_gate_leaves_the_marts_as_they_were(project: Project) -> None:
-    clean = project.run_job("daily", None, "2024-11-26")
-    assert clean.returncode == 0, clean.tail()
-    # A passing run publishes its days to the marts.
-    first_days = ["2024-11-25", "2024-11-26"]
-    assert staged_days(project) == first_days
-    assert published_days(project) == dict.fromkeys(DAY_MARTS, first_days)
-    before = project.marts_snapshot()
+def test_a_failing_gate_leaves_the_marts_as_they_were(
+    published_daily: Project, after_failed_gate: Project
+) -> None:
+    # A passing run publishes its days to the marts (read only: the project is shared).
+    assert staged_days(published_daily) == FIRST_DAYS
+    assert published_days(published_daily) == dict.fromkeys(DAY_MARTS, FIRST_DAYS)
+    before = published_daily.marts_snapshot()
     assert sorted(before) == MART_MODELS, sorted(before)
     assert all(before.values()), {k: len(v) for k, v in before.items()}
 
-    bad = project.run_job(
-        "daily", None, "2024-11-28", TAP_SIMTOM_BNPL_STREAM_MAPS=json.dumps(SKIP_A_DAY)
-    )
-    assert bad.returncode != 0, bad.tail()
+    # The next run's gate failed (gate_failed's build asserts its exit code).
+    project = after_failed_gate
     assert [ok for (ok,) in project.query("SELECT success FROM quality.gate_runs")] == [
         True,
         False,
     ]
 
     # Staging got the new day, so the gate had it to check; the marts did not change at all.
-    assert staged_days(project) == [*first_days, "2024-11-28"]
+    assert staged_days(project) == [*FIRST_DAYS, BAD_RUN_END]
     after = project.marts_snapshot()
     assert sorted(after) == sorted(before)
     for table, rows in before.items():
@@ -116,8 +106,8 @@ def test_a_failing_gate_leaves_the_marts_as_they_were(project: Project) -> None:
     # Once the missing day is extracted again, the next passing run publishes the days the
     # gate held back together with its own.
     project.extract_load(SKIPPED_DAY, SKIPPED_DAY, "--full-refresh", "--no-state-update")
-    fixed = project.run_job("daily", None, "2024-11-29")
+    fixed = project.run_job("daily", None, "2024-12-01")
     assert fixed.returncode == 0, fixed.tail()
-    all_days = [*first_days, SKIPPED_DAY, "2024-11-28", "2024-11-29"]
+    all_days = [*FIRST_DAYS, SKIPPED_DAY, BAD_RUN_END, "2024-12-01"]
     assert staged_days(project) == all_days
     assert published_days(project) == dict.fromkeys(DAY_MARTS, all_days)

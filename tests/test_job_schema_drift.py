@@ -13,12 +13,14 @@ import json
 import pytest
 from simtom_local import Faults, SimtomServer
 
-from conftest import Project
+from conftest import PUBLISHED_END, Project, days_between
 
 pytestmark = [pytest.mark.job, pytest.mark.slow]
 
 # Short runs: a few days of small volume.
 VOLUME = {"TAP_SIMTOM_BNPL_BASE_DAILY_VOLUME": "40"}
+# The day after the last good one (the shared published run, conftest.published_daily).
+DRIFT_DAY, RERUN_END = "2024-11-29", "2024-11-30"
 
 
 def bookmark(project: Project) -> str:
@@ -28,35 +30,37 @@ def bookmark(project: Project) -> str:
 
 
 def test_a_renamed_field_stops_the_job_and_a_rerun_loads_the_days(
-    project: Project, simtom_server: SimtomServer
+    published: Project, simtom_server: SimtomServer
 ) -> None:
-    good = project.run_job("daily", None, "2024-11-26", **VOLUME)
-    assert good.returncode == 0, good.tail()
-    assert bookmark(project) == "2024-11-26"
-    published = project.marts_snapshot()
+    # A good run loaded and published up to PUBLISHED_END.
+    project = published
+    assert bookmark(project) == PUBLISHED_END
+    good_days = days_between("2024-11-25", PUBLISHED_END)
+    assert list(project.raw_transactions_per_day()) == good_days
+    published_marts = project.marts_snapshot()
 
     simtom_server.set_faults(Faults(rename_field={"amount": "amount_usd"}))
-    failed = project.run_job("daily", None, "2024-11-28", **VOLUME)
+    failed = project.run_job("daily", None, RERUN_END)
     assert failed.returncode != 0, failed.tail()
     named = [line for line in failed.output.splitlines() if "missing amount" in line]
     assert len(named) == 1, failed.tail()
-    assert "2024-11-27: " in named[0] and "max_rejected_share 1.0%" in named[0]
+    assert f"{DRIFT_DAY}: " in named[0] and "max_rejected_share 1.0%" in named[0]
     assert "Traceback" not in failed.output
-    assert bookmark(project) == "2024-11-26"
-    assert set(project.raw_transactions_per_day()) == {"2024-11-25", "2024-11-26"}
+    assert bookmark(project) == PUBLISHED_END
+    assert list(project.raw_transactions_per_day()) == good_days
     # The evidence reached the warehouse: the failing day's lines, each with its reason.
     quarantined = project.query(
         "SELECT extraction_date::VARCHAR, reason, count(*) FROM raw.quarantine GROUP BY ALL"
     )
-    assert [(day, reason) for day, reason, _ in quarantined] == [("2024-11-27", "missing amount")]
-    assert project.marts_snapshot() == published, "the marts changed although the job failed"
+    assert [(day, reason) for day, reason, _ in quarantined] == [(DRIFT_DAY, "missing amount")]
+    assert project.marts_snapshot() == published_marts, "the marts changed although the job failed"
 
     simtom_server.set_faults(Faults())
-    rerun = project.run_job("daily", None, "2024-11-28", **VOLUME)
+    rerun = project.run_job("daily", None, RERUN_END)
     assert rerun.returncode == 0, rerun.tail()
-    assert bookmark(project) == "2024-11-28"
+    assert bookmark(project) == RERUN_END
     loaded = project.raw_transactions_per_day()
-    assert set(loaded) == {"2024-11-25", "2024-11-26", "2024-11-27", "2024-11-28"}
+    assert list(loaded) == days_between("2024-11-25", RERUN_END)
     assert loaded == project.emitted_per_day()
 
 

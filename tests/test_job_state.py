@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from simtom_local import SimtomServer
 
-from conftest import STATE_ID, Project, days_between, sent_per_day
+from conftest import PUBLISHED_END, STATE_ID, Project, days_between, sent_per_day
 
 pytestmark = [pytest.mark.job, pytest.mark.slow]
 
@@ -63,26 +63,25 @@ def assert_contiguous_without_duplicates(project: Project, start: str, end: str)
 
 
 def test_second_daily_run_adds_only_the_new_days(
-    project: Project, simtom_server: SimtomServer
+    published: Project, simtom_server: SimtomServer
 ) -> None:
-    first = project.run_job("daily", None, "2024-11-27")
-    assert first.returncode == 0, first.tail()
+    # The first run (the shared conftest.published_daily) loaded dev's start_date..11-28.
+    project = published
     raw_before = project.raw_transactions_per_day()
     batched_before = batched_at_by_day(project)
-    assert list(raw_before) == days_between(DEV_START_DATE, "2024-11-27")
-    simtom_server.clear_requests()
+    assert list(raw_before) == days_between(DEV_START_DATE, PUBLISHED_END)
 
-    second = project.run_job("daily", None, "2024-11-29")
+    second = project.run_job("daily", None, "2024-11-30")
     assert second.returncode == 0, second.tail()
 
-    # The second tap run emitted 11-28 and 11-29 only...
+    # The second tap run emitted 11-29 and 11-30 only...
     assert extraction_days_by_run(project) == [
-        ["2024-11-25", "2024-11-26", "2024-11-27"],
-        ["2024-11-28", "2024-11-29"],
+        days_between(DEV_START_DATE, PUBLISHED_END),
+        ["2024-11-29", "2024-11-30"],
     ]
     requests = simtom_server.requests
     assert requests, "the second run sent no request"
-    assert all(body["end_date"] >= "2024-11-28" for body in requests), requests
+    assert all(body["end_date"] >= "2024-11-29" for body in requests), requests
     # ...so the days loaded before were neither duplicated nor written again,
     raw_after = project.raw_transactions_per_day()
     assert {day: raw_after[day] for day in raw_before} == raw_before
@@ -90,10 +89,10 @@ def test_second_daily_run_adds_only_the_new_days(
     assert {day: batched_after[day] for day in batched_before} == batched_before
     # and the new days hold what the server streamed for them.
     sent = sent_per_day(simtom_server)
-    assert {day: raw_after[day] for day in ("2024-11-28", "2024-11-29")} == {
-        day: sent[day] for day in ("2024-11-28", "2024-11-29")
+    assert {day: raw_after[day] for day in ("2024-11-29", "2024-11-30")} == {
+        day: sent[day] for day in ("2024-11-29", "2024-11-30")
     }
-    assert_contiguous_without_duplicates(project, DEV_START_DATE, "2024-11-29")
+    assert_contiguous_without_duplicates(project, DEV_START_DATE, "2024-11-30")
 
     # One gate run per job run, the second over the new days only.
     gate_runs = project.query(
@@ -101,10 +100,10 @@ def test_second_daily_run_adds_only_the_new_days(
         "FROM quality.gate_runs ORDER BY run_time"
     )
     assert gate_runs == [
-        ("2024-11-25", "2024-11-27", True),
-        ("2024-11-28", "2024-11-29", True),
+        (DEV_START_DATE, PUBLISHED_END, True),
+        ("2024-11-29", "2024-11-30", True),
     ]
-    assert set(bookmark_days(project).values()) == {"2024-11-29"}
+    assert set(bookmark_days(project).values()) == {"2024-11-30"}
 
 
 def test_backfill_then_daily_leaves_no_gap_and_no_duplicate(project: Project) -> None:
