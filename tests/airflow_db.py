@@ -12,7 +12,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from meltano_sys_dir import own_sys_dir
 
 from conftest import Project
 
@@ -32,9 +31,7 @@ def migrated_airflow_db_fixture(tmp_path_factory: pytest.TempPathFactory) -> Pat
     folder = tmp_path_factory.mktemp("airflow-db")
     database = folder / "airflow.db"
     # The project's own Meltano system database; no extractor runs, so no server is needed.
-    project = Project(
-        workdir=folder, api_url="http://127.0.0.1:9", extra_env=own_sys_dir(folder / "meltano-sys")
-    )
+    project = Project(workdir=folder, api_url="http://127.0.0.1:9")
     migrate = project.meltano(
         "invoke",
         "airflow:migrate",

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from meltano_sys_dir import own_sys_dir
 from simtom_local import SimtomServer
 
 from conftest import ROOT, Project
@@ -92,7 +91,6 @@ def bigquery_project(
 ) -> BigQueryProject:
     """The project in prod, in WORKDIR, its BigQuery project GCP_PROJECT on RUNNING."""
     extra_env = {
-        **own_sys_dir(workdir / "meltano-sys"),
         "MELTANO_ENVIRONMENT": "prod",
         "BNPL_GCP_PROJECT": gcp_project,
         "BNPL_BQ_LOCATION": "US",

@@ -30,7 +30,13 @@ from conftest import MART_MODELS, days_between, sent_per_day
 from . import emulator
 from .conftest import BigQueryProject, bigquery_project, new_gcp_project
 
-pytestmark = [pytest.mark.bigquery, pytest.mark.job, pytest.mark.slow]
+# One worker runs the module: its tests continue from one first run, built once per worker.
+pytestmark = [
+    pytest.mark.bigquery,
+    pytest.mark.job,
+    pytest.mark.slow,
+    pytest.mark.xdist_group("bigquery-prod-job"),
+]
 
 STATE_ID = "prod:tap-simtom-bnpl-to-target-bigquery"
 FIRST_START, FIRST_END, SECOND_END = "2024-11-20", "2024-11-25", "2024-11-27"

@@ -123,14 +123,7 @@ def batch_files(project: Project) -> list[Path]:
 def isolated_project(workdir: Path, api_url: str, api_key: str, **env: str) -> Project:
     """The repository's project with its own state, warehouse, `.meltano/run/` and, in
     BATCH mode, its own folder of batch files."""
-    sys_dir = workdir / "meltano-sys"
-    sys_dir.mkdir(parents=True, exist_ok=True)
-    for kind in ("extractors", "loaders", "utilities"):
-        link = sys_dir / kind
-        if not link.exists():
-            link.symlink_to(ROOT / ".meltano" / kind, target_is_directory=True)
     extra = {
-        "MELTANO_SYS_DIR_ROOT": str(sys_dir),
         "TAP_SIMTOM_BNPL_API_KEY": api_key,
         # Set for every run although dev loads DuckDB: a leak needs no BigQuery to happen.
         "TARGET_BIGQUERY_CREDENTIALS_JSON": json.dumps(FAKE_BIGQUERY_KEY),
