@@ -10,6 +10,7 @@ copies of one first run's data.) The plugin venvs are the real ones under .melta
 
 from __future__ import annotations
 
+import fcntl
 import os
 import time
 from collections.abc import Iterator
@@ -42,9 +43,13 @@ def bq_installed() -> None:
     missing = [venv for venv in BIGQUERY_PLUGIN_VENVS if not (ROOT / venv).is_dir()]
     if missing:
         pytest.fail(f"plugins not installed ({', '.join(missing)}): run `make install` first")
-    _timings["emulator install (s)"] = emulator.install()
-    for venv in BIGQUERY_PLUGIN_VENVS:
-        emulator.install_hook(ROOT / venv)
+    # xdist workers each ask for it: one installs, the other waits and finds it installed.
+    emulator.CACHE.parent.mkdir(parents=True, exist_ok=True)
+    with (emulator.CACHE.parent / "bq-emulator.install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _timings["emulator install (s)"] = emulator.install()
+        for venv in BIGQUERY_PLUGIN_VENVS:
+            emulator.install_hook(ROOT / venv)
 
 
 @pytest.fixture(scope="session")
