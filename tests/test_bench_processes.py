@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -34,7 +35,12 @@ def test_a_running_process_is_labelled_by_its_command_line(tmp_path: Path) -> No
     script.write_text("import time\ntime.sleep(30)\n")
     process = subprocess.Popen([sys.executable, str(script)])
     try:
-        assert TreeSampler.label(psutil.Process(process.pid)) == "target-duckdb-append"
+        running = psutil.Process(process.pid)
+        # Until the child has exec'd, its command line is still its parent's.
+        deadline = time.monotonic() + 30
+        while str(script) not in running.cmdline() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert TreeSampler.label(running) == "target-duckdb-append"
     finally:
         process.kill()
         process.wait()

@@ -53,7 +53,9 @@ class FirstRun:
     sent: dict[str, int]  # records the server streamed per day
 
 
-@pytest.fixture(scope="module")
+# Session, not module: a worker may run other modules' tests between this module's, and a
+# module fixture would be torn down and built again in between.
+@pytest.fixture(scope="session")
 def first_run(tmp_path_factory: pytest.TempPathFactory, bq_installed: None) -> FirstRun:
     root = tmp_path_factory.mktemp("first-run")
     running = emulator.start(root / "emulator-data", root / "emulator.log")
