@@ -13,6 +13,7 @@ from a copy of its own (`copy_project`).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -281,13 +282,18 @@ def sent_while_built(project: Project) -> dict[str, int]:
     return json.loads((project.workdir / "sent-per-day.json").read_text())
 
 
-def _shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder every xdist worker of this session sees (the workers' base temps share a
-    parent that belongs to this session only); the session's own base temp without xdist."""
+@contextlib.contextmanager
+def held_by_one_worker(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Path]:
+    """A folder every xdist worker of this session sees, held under lock NAME by one worker
+    at a time: what one worker made there, the others read instead of remaking. (The
+    workers' base temps share a parent that belongs to this session only; without xdist,
+    the session's own base temp.)"""
     base = tmp_path_factory.getbasetemp()
     root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared"
     root.mkdir(exist_ok=True)
-    return root
+    with (root / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield root
 
 
 def built_once(
@@ -302,10 +308,8 @@ def built_once(
     others wait for it and find it done. A build that failed is retried by the next asker,
     so each test that needs it fails with the build's own error.
     """
-    root = _shared_root(tmp_path_factory)
-    folder = root / name
-    with (root / f"{name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with held_by_one_worker(tmp_path_factory, name) as root:
+        folder = root / name
         if not (folder / ".built").exists():
             shutil.rmtree(folder, ignore_errors=True)
             with SimtomServer(host="127.0.0.1", port=0, pace_seconds=0.0) as server:

@@ -5,8 +5,6 @@ docs/reliability.md by tests/reliability/report.py).
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import pickle
 import platform
@@ -20,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, held_by_one_worker
 
 from .harness import END, START, VOLUME, CleanReference, clean_run, stop_all
 from .results_file import write_results
@@ -43,32 +41,17 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-@contextlib.contextmanager
-def _one_worker_at_a_time(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | None]:
-    """Under pytest-xdist, a folder all workers of the run share, held by one at a time;
-    None without xdist. What one worker made there, the others read instead of remaking."""
-    if os.environ.get("PYTEST_XDIST_WORKER") is None:
-        yield None
-        return
-    shared = tmp_path_factory.getbasetemp().parent / "reliability-shared"
-    shared.mkdir(exist_ok=True)
-    with (shared / "lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield shared
-
-
 @pytest.fixture(scope="session")
 def api_key(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A value that cannot appear anywhere by chance: grep for it finds only leaks.
 
     One for the whole run (all xdist workers): the clean reference run carries it."""
-    with _one_worker_at_a_time(tmp_path_factory) as shared:
-        saved = shared / "api_key" if shared else None
-        if saved and saved.is_file():
+    with held_by_one_worker(tmp_path_factory, "reliability") as shared:
+        saved = shared / "api_key"
+        if saved.is_file():
             return saved.read_text()
         key = f"simtom-secret-{secrets.token_hex(12)}"
-        if saved:
-            saved.write_text(key)
+        saved.write_text(key)
         return key
 
 
@@ -78,13 +61,12 @@ def clean_reference(tmp_path_factory: pytest.TempPathFactory, api_key: str) -> C
     and the others read it (its project folder is only read or copied from)."""
     if not (ROOT / ".meltano" / "extractors" / "tap-simtom-bnpl" / "venv").is_dir():
         pytest.fail("the Meltano plugins are not installed: run `make install` first")
-    with _one_worker_at_a_time(tmp_path_factory) as shared:
-        saved = shared / "clean-reference.pickle" if shared else None
-        if saved and saved.is_file():
+    with held_by_one_worker(tmp_path_factory, "reliability") as shared:
+        saved = shared / "clean-reference.pickle"
+        if saved.is_file():
             return pickle.loads(saved.read_bytes())
         reference = clean_run(tmp_path_factory.mktemp("clean-reference"), api_key)
-        if saved:
-            saved.write_bytes(pickle.dumps(reference))
+        saved.write_bytes(pickle.dumps(reference))
         return reference
 
 
