@@ -149,14 +149,14 @@ test-ml: install ## The ML utility's tests (planted signal, column roles, runs t
 	$(ML_PYTHON) -m pytest plugins/ml/tests
 
 # A job run keeps about one core busy (each step is one process, most of it start-up), so the
-# project tests run in two pytest-xdist workers, each test sent to whichever is free; a
-# module marked xdist_group (the BigQuery job tests, which continue from one shared first run)
-# stays on one worker. --durations keeps the slowest tests in view.
+# project tests run in two pytest-xdist workers, each test sent to whichever is free; what
+# several tests start from is built once for both (conftest.built_once). --durations keeps
+# the slowest tests in view.
 TEST_WORKERS ?= 2
 
 .PHONY: test-project
 test-project: install ## Project tests (tests/): the jobs end to end on DuckDB and the BigQuery emulator, dbt, Airflow, reliability
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15 tests
+	$(BIN)/pytest -n $(TEST_WORKERS) --durations=15 tests
 
 .PHONY: bench
 bench: install ## Run the benchmarks one after the other (about an hour) and rewrite docs/benchmarks.md

@@ -8,10 +8,10 @@ the BigQuery service is emulated (PyPI local-bigquery on DuckDB); the hook in em
 points the plugins' Google clients at it.
 
 Every test continues from the same first run of the job (FIRST_START..FIRST_END), made
-once per module on an emulator of its own, which then stops: each test gets a copy of that
-emulator's data folder under an emulator of its own, and a copy of the run's Meltano
-system database, dbt target folder and quality reports, so what one test does to its
-warehouse the others never see.
+once per session (by whichever xdist worker asks first) on an emulator of its own, which
+then stops: each test gets a copy of that emulator's data folder under an emulator of its
+own, and a copy of the run's Meltano system database, dbt target folder and quality
+reports, so what one test does to its warehouse the others never see.
 """
 
 from __future__ import annotations
@@ -25,18 +25,12 @@ from pathlib import Path
 import pytest
 from simtom_local import SimtomServer
 
-from conftest import MART_MODELS, days_between, sent_per_day
+from conftest import MART_MODELS, days_between, held_by_one_worker, sent_per_day
 
 from . import emulator
 from .conftest import BigQueryProject, bigquery_project, new_gcp_project
 
-# One worker runs the module: its tests continue from one first run, built once per worker.
-pytestmark = [
-    pytest.mark.bigquery,
-    pytest.mark.job,
-    pytest.mark.slow,
-    pytest.mark.xdist_group("bigquery-prod-job"),
-]
+pytestmark = [pytest.mark.bigquery, pytest.mark.job, pytest.mark.slow]
 
 STATE_ID = "prod:tap-simtom-bnpl-to-target-bigquery"
 FIRST_START, FIRST_END, SECOND_END = "2024-11-20", "2024-11-25", "2024-11-27"
@@ -53,21 +47,28 @@ class FirstRun:
     sent: dict[str, int]  # records the server streamed per day
 
 
-# Session, not module: a worker may run other modules' tests between this module's, and a
-# module fixture would be torn down and built again in between.
 @pytest.fixture(scope="session")
 def first_run(tmp_path_factory: pytest.TempPathFactory, bq_installed: None) -> FirstRun:
-    root = tmp_path_factory.mktemp("first-run")
-    running = emulator.start(root / "emulator-data", root / "emulator.log")
-    try:
-        with SimtomServer(host="127.0.0.1", port=0, pace_seconds=0.0) as server:
-            project = bigquery_project(root / "project", server.url, running, new_gcp_project())
-            run = project.run_job("daily-bigquery", FIRST_START, FIRST_END)
-            assert run.returncode == 0, run.tail()
-            sent = sent_per_day(server)
-    finally:
-        running.stop()
-    return FirstRun(project.workdir, running.data_dir, project.gcp_project, sent)
+    """The first run, made by the first worker to ask; the others wait and read it."""
+    with held_by_one_worker(tmp_path_factory, "bigquery-first-run") as shared:
+        root = shared / "bigquery-first-run"
+        made = root / "first-run.json"
+        if not made.exists():
+            shutil.rmtree(root, ignore_errors=True)
+            running = emulator.start(root / "emulator-data", root / "emulator.log")
+            try:
+                with SimtomServer(host="127.0.0.1", port=0, pace_seconds=0.0) as server:
+                    project = bigquery_project(
+                        root / "project", server.url, running, new_gcp_project()
+                    )
+                    run = project.run_job("daily-bigquery", FIRST_START, FIRST_END)
+                    assert run.returncode == 0, run.tail()
+                    sent = sent_per_day(server)
+            finally:
+                running.stop()
+            made.write_text(json.dumps({"gcp_project": project.gcp_project, "sent": sent}))
+        saved = json.loads(made.read_text())
+    return FirstRun(root / "project", root / "emulator-data", saved["gcp_project"], saved["sent"])
 
 
 @pytest.fixture
