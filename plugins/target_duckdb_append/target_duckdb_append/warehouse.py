@@ -17,8 +17,8 @@ logger = logging.getLogger("target-duckdb-append")
 # whose default this is). The reader allocates a buffer of twice this size, which must fit
 # under memory_limit: 64 MiB here needed a limit of 256MB (docs/tuning.md). The largest
 # line this project writes is a quarantine row, whose raw_line holds a rejected API line
-# that the tap caps at 1 MiB (about 5 MiB once escaped). A larger line fails the load with
-# a line naming it (diagnose.explain).
+# that the tap caps at 1 MiB (about 5 MiB once escaped). A line the reader cannot take (it
+# reads up to about twice this) fails the load with one line naming it (diagnose.explain).
 MAX_OBJECT_BYTES = 16 * 1024 * 1024
 # Full row groups an open transaction buffers before writing them to the database file.
 WRITE_BUFFER_ROW_GROUPS = 1
