@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from target_duckdb_append.columns import Column, TableSpec
+from target_duckdb_append.warehouse import MAX_OBJECT_BYTES
 
 _FILE_LINE = re.compile(r'in file "(?P<file>[^"]+)", in line (?P<line>\d+)')
 _SHOWN = 60
@@ -97,6 +98,26 @@ def record_problem(spec: TableSpec, record: Any) -> str | None:
     return None
 
 
+def _too_large(
+    spec: TableSpec, files: list[Path], compression: str, describe: Callable[[Path, int], str]
+) -> str | None:
+    """The longest line of the files explained, if it is over MAX_OBJECT_BYTES."""
+    longest: tuple[Path, int, int] | None = None
+    for path in files:
+        for number, raw in enumerate(_lines(path, compression), start=1):
+            size = len(raw.rstrip(b"\r\n"))
+            if size > MAX_OBJECT_BYTES and (longest is None or size > longest[2]):
+                longest = (path, number, size)
+    if longest is None:
+        return None
+    path, number, size = longest
+    return (
+        f"stream '{spec.stream}': {describe(path, number)} is {size / 2**20:.1f} MiB: expected "
+        f"a record of at most {MAX_OBJECT_BYTES / 2**20:.0f} MiB (the loader's "
+        "maximum_object_size for DuckDB's JSON reader)"
+    )
+
+
 def explain(
     spec: TableSpec,
     files: list[Path],
@@ -112,6 +133,11 @@ def explain(
     "RECORD message 12 of stream 'x' in this run").
     """
     message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+    if "maximum_object_size" in message:
+        # DuckDB names the file, not the line, and a size the user never set.
+        too_large = _too_large(spec, files, compression, describe)
+        if too_large is not None:
+            return too_large
     # DuckDB names the file, but its line number may be off: the whole file is checked.
     located = _FILE_LINE.search(str(error))
     named = [Path(located["file"])] if located else []

@@ -13,8 +13,13 @@ from target_duckdb_append.columns import BATCHED_AT, TableSpec, literal, quote
 
 logger = logging.getLogger("target-duckdb-append")
 
-# A record line may be large (raw_line in quarantine holds a whole rejected API line).
-_MAX_OBJECT_BYTES = 64 * 1024 * 1024
+# The largest record line DuckDB's JSON reader is asked to take (its maximum_object_size,
+# whose default this is). The reader allocates a buffer of twice this size, which must fit
+# under memory_limit: 64 MiB here needed a limit of 256MB (docs/tuning.md). The largest
+# line this project writes is a quarantine row, whose raw_line holds a rejected API line
+# that the tap caps at 1 MiB (about 5 MiB once escaped). A line the reader cannot take (it
+# reads up to about twice this) fails the load with one line naming it (diagnose.explain).
+MAX_OBJECT_BYTES = 16 * 1024 * 1024
 # Full row groups an open transaction buffers before writing them to the database file.
 WRITE_BUFFER_ROW_GROUPS = 1
 
@@ -147,7 +152,7 @@ class Warehouse:
             f"SELECT {select} FROM read_ndjson({file_list}, "
             f"columns = {spec.json_columns(wrapped=wrapped)}, "
             f"compression = {literal('uncompressed' if compression == 'none' else compression)}, "
-            f"maximum_object_size = {_MAX_OBJECT_BYTES})"
+            f"maximum_object_size = {MAX_OBJECT_BYTES})"
         )
         row = self.con.execute(sql).fetchone()
         return int(row[0]) if row else 0

@@ -9,6 +9,7 @@ import sys
 from datetime import datetime
 
 import pytest
+from target_duckdb_append.warehouse import MAX_OBJECT_BYTES
 
 from conftest import Loader, batch, record, schema, state
 
@@ -224,6 +225,26 @@ def test_a_bad_value_in_a_batch_file_names_file_line_and_field(loader: Loader) -
         'expected string (date-time), got "yesterday"' in run.errors[0]
     )
     # The failed file is kept for a retry; the committed one is gone.
+    assert bad.exists() and not good.exists()
+
+
+def test_a_record_too_large_for_the_json_reader_names_its_line(loader: Loader) -> None:
+    good = loader.write_batch("good.jsonl", [order(1)])
+    # DuckDB's buffer holds twice maximum_object_size, so only a line longer than that fails.
+    huge = order(3, order_key="o3" + "x" * (2 * MAX_OBJECT_BYTES))
+    bad = loader.write_batch("bad.jsonl", [order(2), huge])
+    run = loader.run(
+        [ORDERS, batch("orders", good), state("2024-11-25"), batch("orders", bad)],
+        batch_size_rows=1,
+    )
+    assert run.returncode != 0
+    assert run.states == [state("2024-11-25")["value"]]
+    assert loader.query("SELECT order_key FROM raw.orders") == [("o1",)]
+    assert len(run.errors) == 1 and "Traceback" not in run.stderr
+    assert (
+        f"stream 'orders': batch file {bad} line 2 is 32.0 MiB: expected a record of at "
+        "most 16 MiB (the loader's maximum_object_size for DuckDB's JSON reader)"
+    ) in run.errors[0]
     assert bad.exists() and not good.exists()
 
 
