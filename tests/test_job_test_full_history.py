@@ -3,7 +3,8 @@
 The daily job's data tests read only the rows its build wrote (transform/macros/test_scope.sql),
 so its cost does not grow with the history; a bad row in an older day, outside the lookback,
 passes them. This job is what catches it. Real parts: the local server, `meltano run daily`,
-`meltano run test-full-history`, the test's own DuckDB file.
+`meltano run test-full-history`, the test's own DuckDB file (a copy of the session's first
+daily run, conftest.published_daily: 2024-11-25..28 loaded and published).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import json
 
 import pytest
 
-from conftest import Project
+from conftest import PUBLISHED_END, Project
 
 pytestmark = [pytest.mark.job, pytest.mark.slow]
 
-START, FIRST_END, NEW_DAY = "2024-11-25", "2024-11-28", "2024-11-29"
+START, NEW_DAY = "2024-11-25", "2024-11-29"
 # Outside the lookback (bnpl_lookback_days, 3) of the daily run that adds NEW_DAY.
 OLD_DAY = "2024-11-25"
 STAGED_KEY_TEST = "unique_stg_simtom__transactions_transaction_key"
@@ -32,10 +33,15 @@ def failing_tests(project: Project) -> set[str]:
 
 
 def test_full_history_job_fails_on_an_old_duplicate_the_daily_job_passes(
-    project: Project,
+    published: Project,
 ) -> None:
-    first = project.run_job("daily", START, FIRST_END)
-    assert first.returncode == 0, first.tail()
+    project = published  # the daily job's first run, START..PUBLISHED_END
+    assert project.raw_transactions_per_day().keys() == {
+        START,
+        "2024-11-26",
+        "2024-11-27",
+        PUBLISHED_END,
+    }
     sound = project.meltano("run", "test-full-history")
     assert sound.returncode == 0, sound.tail()
     assert not failing_tests(project)
