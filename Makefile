@@ -19,6 +19,10 @@ export BNPL_DUCKDB_PATH ?= $(CURDIR)/output/bnpl.duckdb
 export MELTANO_CLI_DISABLE_VERSION_CHECK := true
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Every venv (this one, Meltano's plugin venvs, the test runners added to them) is installed
+# with its bytecode compiled, which uv skips by default: where PYTHONDONTWRITEBYTECODE is set,
+# every process would otherwise compile what it imports again, each time it starts.
+export UV_COMPILE_BYTECODE := 1
 
 # What the project venv holds: Meltano itself, the linters and test runner, the tap (for
 # its own tests) and the local simtom-compatible server `simtom-local` (simtom-local/).
