@@ -83,23 +83,31 @@ class SimtomProcess:
     def log_path(self) -> Path:
         return self.workdir / "simtom-local.log"
 
+    def _wait_until_logged(self) -> None:
+        """Wait (up to 10 s) until every request received has its log line: a client can
+        see the end of a body a moment before the server logs it."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            logged = self.log_path.read_bytes().count(b'"POST /stream/')
+            if logged >= len(self.requests()):
+                return
+            time.sleep(0.1)
+
     def log_mark(self) -> int:
-        """A position in the server's request log, for `records_sent(since=...)`."""
+        """A position in the server's request log, for `records_sent(since=...)`.
+
+        After the log lines of every earlier request, so a response that ended just before
+        the mark is not counted after it.
+        """
+        self._wait_until_logged()
         return self.log_path.stat().st_size
 
     def records_sent(self, since: int = 0) -> int:
         """Records the server streamed in complete responses logged after `since`.
 
-        The server's own count, independent of the tap and the loader. Waits (up to 10 s)
-        until every request received has its log line: a client can see the end of a body
-        a moment before the server logs it.
+        The server's own count, independent of the tap and the loader.
         """
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            logged = self.log_path.read_bytes().count(b'"POST /stream/')
-            if logged >= len(self.requests()):
-                break
-            time.sleep(0.1)
+        self._wait_until_logged()
         with self.log_path.open("rb") as log:
             log.seek(since)
             text = log.read().decode(errors="replace")
