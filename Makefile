@@ -105,8 +105,14 @@ format: $(VENV)/.dev-installed ## Fix lint and formatting where ruff can
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The suites of the server, the tap and the plugins are one process each: two run at a time,
+# then the project tests, which keep both cores busy on their own.
+UNIT_SUITES := test-simtom-local test-tap test-loader test-quality test-load-check test-ml
+
 .PHONY: test
-test: install lint test-simtom-local test-tap test-loader test-quality test-load-check test-ml test-project ## Install, lint and run every test suite
+test: install lint ## Install, lint and run every test suite
+	$(MAKE) --no-print-directory -j2 --output-sync=target $(UNIT_SUITES)
+	$(MAKE) --no-print-directory test-project
 
 .PHONY: test-simtom-local
 test-simtom-local: install ## The local simtom-compatible server's tests (HTTP over loopback)
