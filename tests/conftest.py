@@ -354,6 +354,22 @@ def published_daily(tmp_path_factory: pytest.TempPathFactory) -> Project:
     return built_once(tmp_path_factory, "published-daily", run_daily)
 
 
+# dev's whole quick-start window (meltano.yml): the week the dbt tests transform.
+WEEK_START, WEEK_END = "2024-11-25", "2024-12-01"
+
+
+@pytest.fixture(scope="session")
+def week_loaded(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """The tap and the loader alone (`meltano run tap-simtom-bnpl target-duckdb-append`) over
+    WEEK_START..WEEK_END in a fresh project: the week in raw, nothing transformed yet. The dbt
+    tests each build it their own way. Shared: take a copy (`copy_project`)."""
+
+    def load_week(project: Project) -> None:
+        project.extract_load(WEEK_START, WEEK_END)
+
+    return built_once(tmp_path_factory, "week-loaded", load_week)
+
+
 @pytest.fixture(scope="session")
 def gate_failed(tmp_path_factory: pytest.TempPathFactory, published_daily: Project) -> Project:
     """published_daily, then a daily run to BAD_RUN_END whose source skipped SKIPPED_DAY:
@@ -372,6 +388,12 @@ def gate_failed(tmp_path_factory: pytest.TempPathFactory, published_daily: Proje
 def published(published_daily: Project, tmp_path: Path, simtom_server: SimtomServer) -> Project:
     """A copy of published_daily of this test's own, against this test's server."""
     return copy_project(published_daily, tmp_path, simtom_server.url)
+
+
+@pytest.fixture
+def week(week_loaded: Project, tmp_path: Path, simtom_server: SimtomServer) -> Project:
+    """A copy of week_loaded of this test's own, against this test's server."""
+    return copy_project(week_loaded, tmp_path, simtom_server.url)
 
 
 @pytest.fixture

@@ -2,6 +2,10 @@
 
 Real parts only: the local simtom-compatible server over loopback, `meltano run` of the tap
 into target-duckdb-append, and `meltano invoke dbt-duckdb ...` (meltano-dbt-ext running dbt).
+
+Shared, each test on a copy of its own: the week loaded in raw (conftest.week_loaded, which
+test_dbt_ml_marts builds on too), and the daily job's first run (conftest.published_daily),
+whose dbt build is the first one the incremental runs continue from.
 """
 
 from __future__ import annotations
@@ -11,11 +15,10 @@ from itertools import pairwise
 
 import pytest
 
-from conftest import Project, days_between
+from conftest import PUBLISHED_END, WEEK_END, WEEK_START, Project, days_between
 
 pytestmark = [pytest.mark.job, pytest.mark.slow]
 
-WEEK_START, WEEK_END = "2024-11-25", "2024-12-01"
 LABELS = {"will_default", "days_to_first_missed_payment"}
 # A lookback of one day makes the incremental window easy to state: the last merged day.
 LOOKBACK = json.dumps({"bnpl_lookback_days": 1})
@@ -109,9 +112,9 @@ def mart_contents(project: Project) -> dict[str, list[tuple]]:
     return contents
 
 
-def test_dbt_build_passes_on_a_week_and_exports_the_training_set(project: Project) -> None:
-    project.extract_load(WEEK_START, WEEK_END)
-
+def test_dbt_build_passes_on_a_week_and_exports_the_training_set(week: Project) -> None:
+    # The week in raw, loaded by the tap and the loader alone (the shared week_loaded).
+    project = week
     results = dbt(project, "build")
     statuses = {result["unique_id"]: result["status"] for result in results["results"]}
     assert statuses, "dbt build ran nothing"
@@ -203,18 +206,20 @@ def test_dbt_build_passes_on_a_week_and_exports_the_training_set(project: Projec
     }, failing
 
 
-def test_incremental_run_touches_only_new_days_and_the_lookback(project: Project) -> None:
-    first_days = days_between(WEEK_START, "2024-11-29")
-    new_days = days_between("2024-11-30", WEEK_END)
+def test_incremental_run_touches_only_new_days_and_the_lookback(published: Project) -> None:
+    # The first build: the daily job's first run (the shared published_daily), its dbt
+    # build-marts step the last invocation, which wrote every mart row.
+    project = published
+    first_days = days_between(WEEK_START, PUBLISHED_END)
+    new_days = days_between("2024-11-29", WEEK_END)
     incremental = ("mart_bnpl_transactions", "mart_bnpl_ml_features", "mart_bnpl_daily_kpis")
 
-    project.extract_load(WEEK_START, "2024-11-29")
-    first = dbt(project, "build", "--vars", LOOKBACK)
+    first = json.loads((project.workdir / "dbt-target" / "run_results.json").read_text())
     first_id = first["metadata"]["invocation_id"]
     for model in incremental:
         assert days_written_by(project, model, first_id) == first_days
 
-    # Daily run: the tap continues from its state with the two new days only.
+    # Daily run: the tap continues from its state with the new days only.
     project.extract_load(WEEK_START, WEEK_END)
     second = dbt(project, "build", "--vars", LOOKBACK)
     second_id = second["metadata"]["invocation_id"]
@@ -222,7 +227,7 @@ def test_incremental_run_touches_only_new_days_and_the_lookback(project: Project
     assert days_written_by(project, "stg_simtom__transactions", second_id) == new_days
     for model in incremental:
         # New days plus the one lookback day are rewritten; older days keep the first run's rows.
-        assert days_written_by(project, model, second_id) == ["2024-11-29", *new_days], model
+        assert days_written_by(project, model, second_id) == [PUBLISHED_END, *new_days], model
         untouched = invocation_per_day(project, model)
         assert all(untouched[day] == {first_id} for day in first_days[:-1]), model
     # Customer-grain marts rewrite only the customers of the rewritten transactions.
