@@ -354,6 +354,42 @@ def published_daily(tmp_path_factory: pytest.TempPathFactory) -> Project:
     return built_once(tmp_path_factory, "published-daily", run_daily)
 
 
+# dev's whole quick-start window (meltano.yml): the week the dbt tests transform.
+WEEK_START, WEEK_END = "2024-11-25", "2024-12-01"
+
+
+@pytest.fixture(scope="session")
+def week_loaded(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """The tap and the loader alone (`meltano run tap-simtom-bnpl target-duckdb-append`) over
+    WEEK_START..WEEK_END in a fresh project: the week in raw, nothing transformed yet. The dbt
+    tests each build it their own way. Shared: take a copy (`copy_project`)."""
+
+    def load_week(project: Project) -> None:
+        project.extract_load(WEEK_START, WEEK_END)
+
+    return built_once(tmp_path_factory, "week-loaded", load_week)
+
+
+# The backfill the ML job trains on and the daily job continues from: ten weeks, up to the
+# day before dev's start_date (the daily job's first day without state). A label settles 42
+# days after the purchase (4 installments) or 70 (6); the default split's validation starts
+# on day 50 of 70, so the first week's 4-installment rows train (about 500 at the tests'
+# volume, both outcomes among them). Under 62 days no row would be settled in time.
+BACKFILL_START, BACKFILL_END = "2024-09-16", "2024-11-24"
+
+
+@pytest.fixture(scope="session")
+def backfilled(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """`meltano run backfill` for BACKFILL_START..BACKFILL_END in a fresh project, as
+    `make backfill` runs it: loaded, transformed, gated and published. Shared: take a copy."""
+
+    def run_backfill(project: Project) -> None:
+        run = project.run_job("backfill", BACKFILL_START, BACKFILL_END)
+        assert run.returncode == 0, run.tail()
+
+    return built_once(tmp_path_factory, "backfilled", run_backfill)
+
+
 @pytest.fixture(scope="session")
 def gate_failed(tmp_path_factory: pytest.TempPathFactory, published_daily: Project) -> Project:
     """published_daily, then a daily run to BAD_RUN_END whose source skipped SKIPPED_DAY:
@@ -372,6 +408,18 @@ def gate_failed(tmp_path_factory: pytest.TempPathFactory, published_daily: Proje
 def published(published_daily: Project, tmp_path: Path, simtom_server: SimtomServer) -> Project:
     """A copy of published_daily of this test's own, against this test's server."""
     return copy_project(published_daily, tmp_path, simtom_server.url)
+
+
+@pytest.fixture
+def week(week_loaded: Project, tmp_path: Path, simtom_server: SimtomServer) -> Project:
+    """A copy of week_loaded of this test's own, against this test's server."""
+    return copy_project(week_loaded, tmp_path, simtom_server.url)
+
+
+@pytest.fixture
+def after_backfill(backfilled: Project, tmp_path: Path, simtom_server: SimtomServer) -> Project:
+    """A copy of backfilled of this test's own, against this test's server."""
+    return copy_project(backfilled, tmp_path, simtom_server.url)
 
 
 @pytest.fixture

@@ -3,6 +3,10 @@
 Both jobs run `tap-simtom-bnpl target-duckdb-append` in the dev environment, so Meltano keeps one
 state id for them (dev:tap-simtom-bnpl-to-target-duckdb-append) and a run extracts only the days
 after the last bookmark (the tap starts at max(start_date, bookmark + 1 day)).
+
+The runs the tests continue from are shared, each test on a copy of its own: the daily job's
+first run (conftest.published_daily) and a backfill up to the day before the daily job's first
+day (conftest.backfilled, which test_ml_train trains on).
 """
 
 from __future__ import annotations
@@ -10,7 +14,15 @@ from __future__ import annotations
 import pytest
 from simtom_local import SimtomServer
 
-from conftest import PUBLISHED_END, STATE_ID, Project, days_between, sent_per_day
+from conftest import (
+    BACKFILL_END,
+    BACKFILL_START,
+    PUBLISHED_END,
+    STATE_ID,
+    Project,
+    days_between,
+    sent_per_day,
+)
 
 pytestmark = [pytest.mark.job, pytest.mark.slow]
 
@@ -106,19 +118,19 @@ def test_second_daily_run_adds_only_the_new_days(
     assert set(bookmark_days(project).values()) == {"2024-11-30"}
 
 
-def test_backfill_then_daily_leaves_no_gap_and_no_duplicate(project: Project) -> None:
-    # A backfill up to the day before the daily job's first day, as `make backfill` runs it.
-    backfill = project.run_job("backfill", "2024-11-11", "2024-11-24")
-    assert backfill.returncode == 0, backfill.tail()
+def test_backfill_then_daily_leaves_no_gap_and_no_duplicate(after_backfill: Project) -> None:
+    # A backfill up to the day before the daily job's first day, as `make backfill` runs it
+    # (it ran, and passed, in the shared conftest.backfilled).
+    project = after_backfill
     assert project.state_ids() == [STATE_ID]
-    assert set(bookmark_days(project).values()) == {"2024-11-24"}
+    assert set(bookmark_days(project).values()) == {BACKFILL_END}
 
     # The daily job, with its own configuration, continues the next day.
     daily = project.run_job("daily", None, "2024-11-26")
     assert daily.returncode == 0, daily.tail()
     assert project.state_ids() == [STATE_ID]
     assert extraction_days_by_run(project) == [
-        days_between("2024-11-11", "2024-11-24"),
+        days_between(BACKFILL_START, BACKFILL_END),
         ["2024-11-25", "2024-11-26"],
     ]
 
@@ -127,5 +139,5 @@ def test_backfill_then_daily_leaves_no_gap_and_no_duplicate(project: Project) ->
     assert overlapping.returncode == 0, overlapping.tail()
     assert extraction_days_by_run(project)[-1] == ["2024-11-27"]
 
-    assert_contiguous_without_duplicates(project, "2024-11-11", "2024-11-27")
+    assert_contiguous_without_duplicates(project, BACKFILL_START, "2024-11-27")
     assert set(bookmark_days(project).values()) == {"2024-11-27"}
