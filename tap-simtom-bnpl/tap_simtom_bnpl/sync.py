@@ -50,9 +50,14 @@ _malloc_trim = _find_malloc_trim()
 class _WindowJob:
     """A worker thread extracting one window into a queue of day batches."""
 
-    def __init__(self, ctx: RunContext, window: Window, skip_through: dt.date | None) -> None:
+    def __init__(
+        self, ctx: RunContext, window: Window, skip_through: dt.date | None, *, head: bool
+    ) -> None:
         self.window = window
         self.turn = Turn(ctx.spool_directory, ctx.cancelled)
+        if head:
+            # Granted before the thread starts: the head's first bytes never wait in a file.
+            self.turn.grant()
         self._queue: queue.Queue = queue.Queue()
         self._extractor = WindowExtractor(ctx, window, skip_through, self._queue.put, self.turn)
         # Daemon: a signal must be able to end the run without waiting for a socket read.
@@ -95,12 +100,12 @@ def ordered_days(
             window = next(pending, None)
             if window is None:
                 return
-            jobs.append(_WindowJob(ctx, window, skip_through))
+            jobs.append(_WindowJob(ctx, window, skip_through, head=not jobs))
 
     try:
         fill()
         while jobs:
-            jobs[0].turn.grant()
+            jobs[0].turn.grant()  # a window read ahead becomes the head
             yield from jobs[0].batches()
             jobs.popleft()
             _release_free_memory()

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -118,6 +119,33 @@ def test_windows_torn_while_read_ahead_resume_at_their_incomplete_day(threaded_h
         ["2024-11-25", "2024-11-26", "2024-11-27"] * 2
     )
     assert {row["attempts"] for row in output.records("extraction_log")} == {2}
+
+
+def test_a_window_that_starts_as_the_head_is_never_held(simtom, tmp_path, monkeypatch):
+    # Each window is the head when it starts (one in flight), so none may wait in a file,
+    # even when the day driver is slow to grant turns (a loaded machine).
+    held: list[object] = []
+    temporary_file = tempfile.TemporaryFile
+
+    def counted_temporary_file(*args, **kwargs):
+        held.append(kwargs.get("dir"))
+        return temporary_file(*args, **kwargs)
+
+    grant = Turn.grant
+
+    def slow_grant(turn: Turn) -> None:
+        time.sleep(0.3)
+        grant(turn)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", counted_temporary_file)
+    monkeypatch.setattr(Turn, "grant", slow_grant)
+    root = tmp_path / "batches"
+    config = simtom_config(
+        simtom, **{**TWO_WINDOWS, "max_parallel_requests": 1}, batch_config=batch_config(root)
+    )
+    output = run_tap(config)
+    assert bookmark_days(output.final_state)["transactions"] == "2024-12-08"
+    assert held == []
 
 
 @pytest.mark.parametrize("mode", ["batch", "record"])
