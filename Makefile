@@ -160,8 +160,9 @@ test-ml: install ## The ML utility's tests (planted signal, column roles, runs t
 
 # A job run keeps about one core busy (each step is one process, most of it start-up), so the
 # project tests run in two pytest-xdist workers, each test sent to whichever is free; what
-# several tests start from is built once for both (conftest.built_once). --durations keeps
-# the slowest tests in view.
+# several tests start from is built once for both (conftest.built_once); a third worker only
+# adds contention (docs/tuning.md). --durations keeps the slowest tests in view, and the CPU
+# time printed at the end the least wall time they can take.
 TEST_WORKERS ?= 2
 
 .PHONY: test-project

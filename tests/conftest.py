@@ -17,6 +17,7 @@ import contextlib
 import fcntl
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -443,8 +444,30 @@ def project(tmp_path: Path, simtom_server: SimtomServer) -> Project:
     return Project(workdir=tmp_path, api_url=simtom_server.url)
 
 
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> None:
-    """On failure, point at the meltano logs the test left behind."""
+# CPU time: a job run is mostly Python start-up and dbt, so the suite is CPU-bound; the sum of
+# every test's CPU time divided by the cores is the least wall time any schedule can reach.
+_CPU_PROPERTY = "cpu_seconds"
+_cpu_at_setup: dict[str, float] = {}
+_cpu_by_test: dict[str, float] = {}
+_SLOWEST_BY_CPU = 15
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of every process it has waited for (theirs included)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _cpu_at_setup[item.nodeid] = _cpu_seconds()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """On failure, point at the meltano logs the test left behind. The test's CPU time,
+    setup to teardown, rides on its teardown report (to the xdist controller too)."""
     if call.when == "call" and call.excinfo is not None:
         funcargs = item.funcargs if hasattr(item, "funcargs") else {}
         for project in funcargs.values():
@@ -455,3 +478,29 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> None:
                 item.add_report_section(
                     "call", "meltano logs", "\n".join(str(path) for path in logs)
                 )
+    outcome = yield
+    if call.when == "teardown" and item.nodeid in _cpu_at_setup:
+        spent = _cpu_seconds() - _cpu_at_setup.pop(item.nodeid)
+        outcome.get_result().user_properties.append((_CPU_PROPERTY, spent))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "teardown":
+        for name, value in report.user_properties:
+            if name == _CPU_PROPERTY:
+                _cpu_by_test[report.nodeid] = value
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _cpu_by_test:
+        return
+    total = sum(_cpu_by_test.values())
+    cores = os.cpu_count() or 1
+    terminalreporter.section("CPU time (each test with the processes it started)")
+    slowest = sorted(_cpu_by_test.items(), key=lambda item: item[1], reverse=True)
+    for nodeid, seconds in slowest[:_SLOWEST_BY_CPU]:
+        terminalreporter.write_line(f"{seconds:7.1f}s cpu  {nodeid}")
+    terminalreporter.write_line(
+        f"{total:.0f} CPU-seconds in {len(_cpu_by_test)} tests: on {cores} cores no schedule "
+        f"runs them in less than {total / cores:.0f} s"
+    )
