@@ -297,33 +297,46 @@ def held_by_one_worker(tmp_path_factory: pytest.TempPathFactory, name: str) -> I
         yield root
 
 
+def made_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]
+) -> Path:
+    """The folder NAME that MAKE fills (given it empty), made once per session.
+
+    The first worker to ask makes it, under a lock; the others wait for it and find it done.
+    A make that failed is retried by the next asker, so each test that needs it fails with
+    the make's own error.
+    """
+    with held_by_one_worker(tmp_path_factory, name) as root:
+        folder = root / name
+        if not (folder / ".built").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            (folder / ".built").touch()
+    return folder
+
+
 def built_once(
     tmp_path_factory: pytest.TempPathFactory,
     name: str,
     build: Callable[[Project], None],
     source: Project | None = None,
 ) -> Project:
-    """The project BUILD leaves (from a copy of SOURCE, or empty), built once per session.
+    """The project BUILD leaves (from a copy of SOURCE, or empty), built once per session
+    (`made_once`) against a server of its own."""
 
-    The first worker to ask builds it, under a lock, against a server of its own; the
-    others wait for it and find it done. A build that failed is retried by the next asker,
-    so each test that needs it fails with the build's own error.
-    """
-    with held_by_one_worker(tmp_path_factory, name) as root:
-        folder = root / name
-        if not (folder / ".built").exists():
-            shutil.rmtree(folder, ignore_errors=True)
-            with SimtomServer(host="127.0.0.1", port=0, pace_seconds=0.0) as server:
-                if source is None:
-                    project = Project(workdir=folder, api_url=server.url)
-                    folder.mkdir()
-                else:
-                    project = copy_project(source, folder, server.url)
-                build(project)
-                (folder / "sent-per-day.json").write_text(
-                    json.dumps({**_sent_before(source), **sent_per_day(server)})
-                )
-            (folder / ".built").touch()
+    def make(folder: Path) -> None:
+        with SimtomServer(host="127.0.0.1", port=0, pace_seconds=0.0) as server:
+            if source is None:
+                project = Project(workdir=folder, api_url=server.url)
+            else:
+                project = copy_project(source, folder, server.url)
+            build(project)
+            (folder / "sent-per-day.json").write_text(
+                json.dumps({**_sent_before(source), **sent_per_day(server)})
+            )
+
+    folder = made_once(tmp_path_factory, name, make)
     return Project(workdir=folder, api_url="http://127.0.0.1:1/built-once")
 
 
@@ -449,7 +462,7 @@ def project(tmp_path: Path, simtom_server: SimtomServer) -> Project:
 _CPU_PROPERTY = "cpu_seconds"
 _cpu_at_setup: dict[str, float] = {}
 _cpu_by_test: dict[str, float] = {}
-_SLOWEST_BY_CPU = 15
+_COSTLIEST_SHOWN = 15
 
 
 def _cpu_seconds() -> float:
@@ -498,7 +511,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     cores = os.cpu_count() or 1
     terminalreporter.section("CPU time (each test with the processes it started)")
     slowest = sorted(_cpu_by_test.items(), key=lambda item: item[1], reverse=True)
-    for nodeid, seconds in slowest[:_SLOWEST_BY_CPU]:
+    for nodeid, seconds in slowest[:_COSTLIEST_SHOWN]:
         terminalreporter.write_line(f"{seconds:7.1f}s cpu  {nodeid}")
     terminalreporter.write_line(
         f"{total:.0f} CPU-seconds in {len(_cpu_by_test)} tests: on {cores} cores no schedule "

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from simtom_local import SimtomServer
 
-from conftest import MART_MODELS, days_between, held_by_one_worker, sent_per_day
+from conftest import MART_MODELS, days_between, made_once, sent_per_day
 
 from . import emulator
 from .conftest import BigQueryProject, bigquery_project, new_gcp_project
@@ -49,25 +49,26 @@ class FirstRun:
 
 @pytest.fixture(scope="session")
 def first_run(tmp_path_factory: pytest.TempPathFactory, bq_installed: None) -> FirstRun:
-    """The first run, made by the first worker to ask; the others wait and read it."""
-    with held_by_one_worker(tmp_path_factory, "bigquery-first-run") as shared:
-        root = shared / "bigquery-first-run"
-        made = root / "first-run.json"
-        if not made.exists():
-            shutil.rmtree(root, ignore_errors=True)
-            running = emulator.start(root / "emulator-data", root / "emulator.log")
-            try:
-                with SimtomServer(host="127.0.0.1", port=0, pace_seconds=0.0) as server:
-                    project = bigquery_project(
-                        root / "project", server.url, running, new_gcp_project()
-                    )
-                    run = project.run_job("daily-bigquery", FIRST_START, FIRST_END)
-                    assert run.returncode == 0, run.tail()
-                    sent = sent_per_day(server)
-            finally:
-                running.stop()
-            made.write_text(json.dumps({"gcp_project": project.gcp_project, "sent": sent}))
-        saved = json.loads(made.read_text())
+    """The first run, made by the first worker to ask (`made_once`); the others read it."""
+
+    def run_first(folder: Path) -> None:
+        running = emulator.start(folder / "emulator-data", folder / "emulator.log")
+        try:
+            with SimtomServer(host="127.0.0.1", port=0, pace_seconds=0.0) as server:
+                project = bigquery_project(
+                    folder / "project", server.url, running, new_gcp_project()
+                )
+                run = project.run_job("daily-bigquery", FIRST_START, FIRST_END)
+                assert run.returncode == 0, run.tail()
+                sent = sent_per_day(server)
+        finally:
+            running.stop()
+        (folder / "first-run.json").write_text(
+            json.dumps({"gcp_project": project.gcp_project, "sent": sent})
+        )
+
+    root = made_once(tmp_path_factory, "bigquery-first-run", run_first)
+    saved = json.loads((root / "first-run.json").read_text())
     return FirstRun(root / "project", root / "emulator-data", saved["gcp_project"], saved["sent"])
 
 
